@@ -1,0 +1,267 @@
+"""Experiment configuration: one YAML file per experiment in ``configs/``.
+
+The YAML is read into frozen dataclasses (typed, nested, immutable); defaults
+below are pysot's SiamRPN-AlexNet values, so a YAML file only states what its
+experiment changes. Overrides come from the command line as dotted keys
+(``--train.batch_size 16``). There is no module-level mutable config: callers
+pass the ``Config`` object they loaded.
+"""
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Tuple
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A bad config file, key or value; the message names it on one line."""
+
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    stride: int = 8
+    ratios: Tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
+    scales: Tuple[float, ...] = (8.0,)
+
+    @property
+    def num(self):
+        return len(self.ratios) * len(self.scales)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "siamrpn"            # siamrpn (siammask later)
+    backbone: str = "alexnet"
+    width_mult: float = 1.0
+    head: str = "depthwise"          # depthwise | upchannel
+    feature_channels: int = 256
+    anchor: AnchorConfig = field(default_factory=AnchorConfig)
+
+
+@dataclass(frozen=True)
+class AugConfig:
+    shift: float = 0.0
+    scale: float = 0.0
+    blur: float = 0.0
+    flip: float = 0.0
+    color: float = 1.0
+
+
+@dataclass(frozen=True)
+class SubDatasetConfig:
+    name: str = ""
+    root: str = ""          # crop511 folder, relative to --data_path
+    anno: str = ""          # index JSON, relative to --data_path
+    frame_range: int = 100
+    num_use: int = -1       # pairs drawn from this sub-dataset per epoch; -1 = one per video
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train: Tuple[SubDatasetConfig, ...] = (
+        SubDatasetConfig("VID", "vid/crop511", "vid/train.json", 100, 100000),
+        SubDatasetConfig("YOUTUBEBB", "yt_bb/crop511", "yt_bb/train.json", 3, -1),
+        SubDatasetConfig("COCO", "coco/crop511", "coco/train2017.json", 1, -1),
+        SubDatasetConfig("DET", "det/crop511", "det/train.json", 1, -1),
+    )
+    val: Tuple[SubDatasetConfig, ...] = ()
+    template_aug: AugConfig = field(default_factory=lambda: AugConfig(4, 0.05, 0.0, 0.0, 1.0))
+    search_aug: AugConfig = field(default_factory=lambda: AugConfig(64, 0.18, 0.2, 0.0, 1.0))
+    neg: float = 0.05
+    gray: float = 0.0
+    videos_per_epoch: int = 600000
+    num_workers: int = 2
+    val_pairs: int = 256
+
+
+@dataclass(frozen=True)
+class LRConfig:
+    warmup_epochs: int = 5
+    warmup_start: float = 0.005
+    warmup_end: float = 0.01
+    start: float = 0.01
+    end: float = 0.0005
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    exemplar_size: int = 127
+    search_size: int = 255
+    output_size: int = 17
+    batch_size: int = 128
+    epochs: int = 50
+    lr: LRConfig = field(default_factory=LRConfig)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    grad_clip: float = 10.0
+    max_loss: float = 1e4           # steps with a larger (or non-finite) loss are skipped
+    cls_weight: float = 1.0
+    loc_weight: float = 1.2
+    thr_high: float = 0.6
+    thr_low: float = 0.3
+    pos_num: int = 16
+    total_num: int = 64
+    # backbone layers (layer1..layer5) frozen at the start and trained from unfreeze_epoch on
+    frozen_layers: Tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "layer5")
+    unfreeze_layers: Tuple[str, ...] = ("layer4", "layer5")
+    unfreeze_epoch: int = 10
+    backbone_lr_mult: float = 1.0
+    pretrained: str = ""            # backbone checkpoint (.ckpt) loaded before training
+    seed: int = 123456
+    log_interval: int = 20
+    keep_checkpoints: int = 0       # 0 keeps every epoch's checkpoint
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    exemplar_size: int = 127
+    instance_size: int = 287
+    base_size: int = 0
+    context_amount: float = 0.5
+    penalty_k: float = 0.16
+    window_influence: float = 0.40
+    lr: float = 0.30
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "siamrpn_alex_dw"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+
+    def to_dict(self):
+        return _to_plain(self)
+
+
+# ----------------------------------------------------------------------------
+# building typed objects from plain YAML data
+
+def _to_plain(obj):
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _coerce(value, tp, key):
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}")
+        return _build(tp, value, key)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}' must be a list, got {type(value).__name__}")
+        item_tp = typing.get_args(tp)[0]
+        return tuple(_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value))
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{key}' must be an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}' must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}' must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"config key '{key}': unsupported type {tp}")
+
+
+def _build(cls, data, prefix=""):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            full = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(f"unknown config key '{full}'")
+    kwargs = {k: _coerce(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _set_dotted(tree, dotted, value):
+    parts = dotted.split(".")
+    node, cls = tree, Config
+    for i, part in enumerate(parts):
+        hints = typing.get_type_hints(cls) if dataclasses.is_dataclass(cls) else {}
+        if part not in hints:
+            raise ConfigError(f"unknown config key '{'.'.join(parts[:i + 1])}' (from --{dotted})")
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        cls = hints[part]
+        if not dataclasses.is_dataclass(cls):
+            raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' has no sub-keys (from --{dotted})")
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' must be a mapping")
+
+
+def parse_overrides(args):
+    """['--train.batch_size', '16', '--a.b=3'] -> [('train.batch_size', 16), ('a.b', 3)].
+
+    Values are parsed as YAML, so ``[1, 2]``, ``true`` and ``1e-3`` work.
+    """
+    out = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise ConfigError(f"unexpected argument '{arg}' (overrides look like --train.batch_size 16)")
+        if "=" in arg:
+            key, raw = arg[2:].split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(args):
+                raise ConfigError(f"override '{arg}' has no value")
+            key, raw = arg[2:], args[i + 1]
+            i += 2
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        out.append((key, value))
+    return out
+
+
+def load_config(path=None, overrides=()):
+    """Load ``path`` (YAML) and apply ``overrides`` [(dotted_key, value)]."""
+    data = {}
+    if path:
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(e, 'problem', e)}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    for key, value in overrides:
+        _set_dotted(data, key, value)
+    try:
+        return _build(Config, data)
+    except ConfigError as e:
+        if path:
+            raise ConfigError(f"{path}: {e}") from None
+        raise
+
+
+def replace(cfg, **dotted):
+    """Copy of ``cfg`` with dotted keys replaced: ``replace(cfg, **{'train.epochs': 2})``."""
+    data = cfg.to_dict()
+    for key, value in dotted.items():
+        _set_dotted(data, key, value)
+    return _build(Config, data)

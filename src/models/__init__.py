@@ -1,0 +1,10 @@
+"""Networks: backbones, heads, anchors and box coding."""
+
+
+def build_model(cfg):
+    """The network named by ``cfg.model.arch``."""
+    from .siamrpn import SiamRPN
+    archs = {"siamrpn": SiamRPN}
+    if cfg.model.arch not in archs:
+        raise ValueError(f"unknown model.arch '{cfg.model.arch}' (choose from {sorted(archs)})")
+    return archs[cfg.model.arch](cfg.model)

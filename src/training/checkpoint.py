@@ -1,0 +1,58 @@
+"""Checkpoint files: atomic writes and finding the newest valid one to resume."""
+import glob
+import logging
+import os
+import re
+
+import mindspore as ms
+
+logger = logging.getLogger("src.training")
+
+
+def save_checkpoint_atomic(params_or_net, path, append_dict=None):
+    """Write to a hidden temp file then rename, so a crash never leaves a
+    truncated file under the final name. (MindSpore appends '.ckpt' to names
+    that lack it, hence the temp name's ending.)"""
+    directory, base = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{base}.tmp.ckpt")
+    ms.save_checkpoint(params_or_net, tmp, append_dict=append_dict)
+    os.replace(tmp, path)
+
+
+def load_checkpoint_checked(path):
+    """``ms.load_checkpoint`` with a one-line error naming a missing or corrupt file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return ms.load_checkpoint(path)
+    except Exception as e:  # mindspore raises ValueError/RuntimeError for corrupt files
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"checkpoint {path} is unreadable or truncated: {msg}") from None
+
+
+_EPOCH_RE = re.compile(r"_epoch(\d+)\.ckpt$")
+
+
+def epoch_checkpoints(directory, prefix):
+    """[(epoch, path)] of ``<prefix>_epochNN.ckpt`` files, newest first."""
+    found = []
+    for path in glob.glob(os.path.join(directory, f"{prefix}_epoch*.ckpt")):
+        m = _EPOCH_RE.search(path)
+        if m:
+            found.append((int(m.group(1)), path))
+    return sorted(found, reverse=True)
+
+
+def newest_valid_checkpoint(directory, prefix):
+    """(epoch, param_dict) of the newest readable checkpoint, or (0, None).
+
+    Truncated or corrupt files are skipped with a warning, so an interrupted
+    save never blocks resuming from the one before it.
+    """
+    for epoch, path in epoch_checkpoints(directory, prefix):
+        try:
+            return epoch, load_checkpoint_checked(path), path
+        except ValueError as e:
+            logger.warning("skipping %s", e)
+    return 0, None, None
