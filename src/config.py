@@ -207,6 +207,20 @@ def _set_dotted(tree, dotted, value):
             raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' must be a mapping")
 
 
+def _parse_value(raw):
+    """YAML scalar/list parsing, plus '1e-5' (YAML 1.1 reads it as a string)."""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def parse_overrides(args):
     """['--train.batch_size', '16', '--a.b=3'] -> [('train.batch_size', 16), ('a.b', 3)].
 
@@ -226,11 +240,7 @@ def parse_overrides(args):
                 raise ConfigError(f"override '{arg}' has no value")
             key, raw = arg[2:], args[i + 1]
             i += 2
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
-        out.append((key, value))
+        out.append((key, _parse_value(raw)))
     return out
 
 

@@ -36,7 +36,7 @@ def decode(delta, anchor_center):
 
 
 def iou_corners(boxes, target):
-    """IoU of boxes (4, ...) in corner form with one target [x1, y1, x2, y2]."""
+    """IoU of boxes (4, ...) in corner form with a target [x1, y1, x2, y2] (scalars, or arrays broadcasting with the boxes)."""
     x1, y1, x2, y2 = boxes[0], boxes[1], boxes[2], boxes[3]
     tx1, ty1, tx2, ty2 = target
     ww = np.maximum(0, np.minimum(tx2, x2) - np.maximum(tx1, x1))

@@ -1,0 +1,89 @@
+"""Training callbacks: progress log and per-epoch checkpoints."""
+import logging
+import time
+
+import numpy as np
+from mindspore.train import Callback
+
+from .checkpoint import save_checkpoint_atomic
+
+logger = logging.getLogger("src.training")
+
+
+class TrainMonitor(Callback):
+    """Logs loss (total/cls/loc), LR, grad norm, pairs/s and ETA; counts skipped steps.
+
+    ``lrs`` are the per-step LRs of the running phase (index = step in phase).
+    """
+
+    def __init__(self, batch_size, steps_per_epoch, total_epochs, lrs, log_interval=20,
+                 first_epoch=0, state=None):
+        super().__init__()
+        self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.total_epochs = total_epochs
+        self.lrs = lrs
+        self.log_interval = max(1, log_interval)
+        self.first_epoch = first_epoch
+        self.state = state if state is not None else {}
+        self.state.setdefault("skipped", 0)
+        self._t0 = None
+        self._window = []
+
+    def on_train_epoch_begin(self, run_context):
+        self._t0 = time.time()
+        self._window = []
+
+    def on_train_step_end(self, run_context):
+        cb = run_context.original_args()
+        total, cls_loss, loc_loss, norm, applied = [np.asarray(o.asnumpy()) for o in cb.net_outputs]
+        if not bool(applied):
+            self.state["skipped"] += 1
+            logger.warning("epoch %d step %d: skipped update (loss %s, grad norm %s)",
+                           cb.cur_epoch_num, cb.cur_step_num, total, norm)
+        self._window.append((float(total), float(cls_loss), float(loc_loss), float(norm)))
+        step_in_epoch = (cb.cur_step_num - 1) % self.steps_per_epoch + 1
+        if step_in_epoch % self.log_interval == 0 or step_in_epoch == self.steps_per_epoch:
+            elapsed = time.time() - self._t0
+            rate = step_in_epoch * self.batch_size / max(elapsed, 1e-9)
+            epochs_left = self.total_epochs - cb.cur_epoch_num
+            steps_left = (self.steps_per_epoch - step_in_epoch) + epochs_left * self.steps_per_epoch
+            eta = steps_left * self.batch_size / max(rate, 1e-9)
+            mean = np.mean(self._window, axis=0)
+            phase_step = (cb.cur_epoch_num - 1 - self.first_epoch) * self.steps_per_epoch + step_in_epoch - 1
+            lr = self.lrs[min(phase_step, len(self.lrs) - 1)]
+            logger.info("epoch %d/%d step %d/%d loss %.4f (cls %.4f loc %.4f) grad_norm %.2f "
+                        "lr %.6g %.1f pairs/s eta %s skipped %d",
+                        cb.cur_epoch_num, self.total_epochs, step_in_epoch, self.steps_per_epoch,
+                        mean[0], mean[1], mean[2], mean[3], lr, rate, _fmt_eta(eta),
+                        self.state["skipped"])
+            self.state["last_loss"] = float(mean[0])
+            self._window = []
+
+
+class EpochCheckpoint(Callback):
+    """Saves network weights and optimizer moments after every epoch (atomically)."""
+
+    def __init__(self, train_step, path_for_epoch, keep=0, on_saved=None):
+        super().__init__()
+        self.train_step = train_step
+        self.path_for_epoch = path_for_epoch
+        self.keep = keep
+        self.on_saved = on_saved
+
+    def on_train_epoch_end(self, run_context):
+        epoch = run_context.original_args().cur_epoch_num
+        params = [{"name": p.name, "data": p} for p in self.train_step.get_parameters()
+                  if not p.name.startswith(("global_step", "learning_rate", "momentum"))]
+        path = self.path_for_epoch(epoch)
+        save_checkpoint_atomic(params, path, append_dict={"epoch": epoch})
+        logger.info("saved %s", path)
+        if self.on_saved:
+            self.on_saved(epoch, path)
+
+
+def _fmt_eta(seconds):
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"

@@ -1,0 +1,182 @@
+"""The training driver behind train.py.
+
+Training runs in phases separated by the unfreeze epoch (pysot rebuilds its
+optimiser there too): each phase has its own trainable-parameter set, SGD
+optimiser and slice of the LR schedule. Every epoch ends in a checkpoint
+(weights + momentum), and a restart resumes from the newest valid one.
+"""
+import json
+import logging
+import os
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn
+from mindspore.train import Model
+
+from ..data.pipeline import create_train_dataset, create_val_dataset
+from ..models import build_model
+from .callbacks import EpochCheckpoint, TrainMonitor
+from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint
+from .loss import SiamRPNWithLoss
+from .lr_schedule import step_lrs
+from .train_step import ClipSkipTrainStep
+from .validate import top_anchor_hit_rate
+
+logger = logging.getLogger("src.training")
+
+
+def frozen_layers_at(cfg, epoch):
+    """Backbone stages whose weights (and BN statistics) are fixed in ``epoch``."""
+    t = cfg.train
+    if epoch >= t.unfreeze_epoch:
+        return tuple(name for name in t.frozen_layers if name not in t.unfreeze_layers)
+    return tuple(t.frozen_layers)
+
+
+def phases(cfg, start_epoch):
+    """[(first, last)) epoch ranges with a constant frozen-layer set."""
+    bounds = sorted({start_epoch, cfg.train.epochs} |
+                    ({cfg.train.unfreeze_epoch} if start_epoch < cfg.train.unfreeze_epoch < cfg.train.epochs else set()))
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def set_train_mode(net, frozen, training=True):
+    """Train mode everywhere except frozen backbone stages (BN keeps running stats)."""
+    net.set_train(training)
+    for name in frozen:
+        getattr(net.backbone, name).set_train(False)
+
+
+def load_pretrained_backbone(net, path):
+    """Load a backbone checkpoint (names with or without the 'backbone.' prefix)."""
+    params = load_checkpoint_checked(path)
+    params = {(k if k.startswith("backbone.") else f"backbone.{k}"): v for k, v in params.items()}
+    params = {k: v for k, v in params.items() if k.startswith("backbone.")}
+    not_loaded, _ = ms.load_param_into_net(net, params, strict_load=False)
+    own = [p.name for p in net.backbone.get_parameters()]
+    missing = [n for n in own if n not in params]
+    if not params or len(missing) == len(own):
+        raise ValueError(f"pretrained checkpoint {path} holds no backbone parameters")
+    logger.info("loaded pretrained backbone %s (%d tensors, %d backbone params missing)",
+                path, len(params), len(missing))
+    return not_loaded
+
+
+class Trainer:
+    def __init__(self, cfg, data_path, output_dir, rank=0, group_size=1, num_workers=None):
+        self.cfg = cfg
+        self.data_path = data_path
+        self.output_dir = output_dir
+        self.rank = rank
+        self.group_size = group_size
+        self.num_workers = num_workers
+        self.is_main = rank == 0
+        self.state = {"skipped": 0}
+        pairs = cfg.data.videos_per_epoch // group_size
+        self.steps_per_epoch = pairs // cfg.train.batch_size
+        if self.steps_per_epoch < 1:
+            raise ValueError(f"data.videos_per_epoch={cfg.data.videos_per_epoch} gives no full batch of "
+                             f"train.batch_size={cfg.train.batch_size} per device")
+        self.metrics_path = os.path.join(output_dir, "val_metrics.json")
+
+    def checkpoint_path(self, epoch):
+        return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
+
+    # -- validation -------------------------------------------------------
+    def validate(self, net, frozen):
+        if not self.cfg.data.val or not self.is_main:
+            return None
+        set_train_mode(net, frozen, training=False)
+        ds = create_val_dataset(self.cfg, self.data_path, num_workers=self.num_workers)
+
+        def forward(z, x):
+            cls, loc = net(ms.Tensor(z), ms.Tensor(x))
+            return cls.asnumpy(), loc.asnumpy()
+
+        rate, n = top_anchor_hit_rate(forward, ds.create_dict_iterator(num_epochs=1, output_numpy=True), self.cfg)
+        set_train_mode(net, frozen, training=True)
+        return {"top_anchor_iou>0.5": rate, "pairs": n}
+
+    def _record_metric(self, epoch, metric):
+        if metric is None:
+            return
+        data = {}
+        if os.path.isfile(self.metrics_path):
+            with open(self.metrics_path) as f:
+                data = json.load(f)
+        data[str(epoch)] = metric
+        tmp = self.metrics_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, self.metrics_path)
+        logger.info("validation after epoch %d: top-anchor hit rate %.3f on %d pairs",
+                    epoch, metric["top_anchor_iou>0.5"], metric["pairs"])
+
+    # -- training ---------------------------------------------------------
+    def _optimizer(self, net, frozen, first, last):
+        cfg = self.cfg
+        for p in net.get_parameters():
+            p.requires_grad = True
+        for name in frozen:
+            for p in getattr(net.backbone, name).get_parameters():
+                p.requires_grad = False
+        lrs = step_lrs(cfg.train.lr, cfg.train.epochs, self.steps_per_epoch, first, last)
+        params = net.trainable_params()
+        backbone = [p for p in params if p.name.startswith("backbone.")]
+        others = [p for p in params if not p.name.startswith("backbone.")]
+        groups = [{"params": others, "lr": ms.Tensor(lrs)}]
+        if backbone:
+            groups.append({"params": backbone, "lr": ms.Tensor(lrs * cfg.train.backbone_lr_mult)})
+        opt = nn.SGD(groups, learning_rate=ms.Tensor(lrs), momentum=cfg.train.momentum,
+                     weight_decay=cfg.train.weight_decay)
+        return opt, lrs
+
+    def run(self):
+        cfg = self.cfg
+        os.makedirs(self.output_dir, exist_ok=True)
+        ms.set_seed(cfg.train.seed)   # identical initial weights on every rank
+        net = build_model(cfg)
+        start_epoch, resume_params, resume_path = newest_valid_checkpoint(self.output_dir, cfg.name)
+        if resume_params is not None:
+            ms.load_param_into_net(net, resume_params, strict_load=False)
+            logger.info("resuming from %s (epoch %d done)", resume_path, start_epoch)
+        elif cfg.train.pretrained:
+            load_pretrained_backbone(net, cfg.train.pretrained)
+        if start_epoch >= cfg.train.epochs:
+            logger.info("all %d epochs already trained in %s", cfg.train.epochs, self.output_dir)
+            return net
+        if start_epoch == 0:
+            self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0)))
+
+        net_with_loss = SiamRPNWithLoss(net, cfg.train.cls_weight, cfg.train.loc_weight)
+        for first, last in phases(cfg, start_epoch):
+            frozen = frozen_layers_at(cfg, first)
+            opt, lrs = self._optimizer(net, frozen, first, last)
+            step = ClipSkipTrainStep(net_with_loss, opt, cfg.train.grad_clip, cfg.train.max_loss)
+            if resume_params is not None:
+                # momentum buffers of the phase being resumed; absent ones stay zero
+                moments = {k: v for k, v in resume_params.items() if k.startswith("accum.")}
+                ms.load_param_into_net(opt, moments, strict_load=False)
+                resume_params = None
+            set_train_mode(step, (), training=True)
+            set_train_mode(net, frozen, training=True)
+            logger.info("epochs %d-%d: frozen %s, %d trainable tensors, %d steps/epoch",
+                        first + 1, last, list(frozen) or "none", len(opt.parameters), self.steps_per_epoch)
+            monitor = TrainMonitor(cfg.train.batch_size, self.steps_per_epoch, cfg.train.epochs, lrs,
+                                   cfg.train.log_interval, first_epoch=first, state=self.state)
+            callbacks = [monitor]
+            if self.is_main:
+                callbacks.append(EpochCheckpoint(step, self.checkpoint_path, on_saved=self._after_epoch(net, frozen)))
+            model = Model(step)
+            for epoch in range(first, last):
+                ds = create_train_dataset(cfg, self.data_path, epoch=epoch, rank=self.rank,
+                                          group_size=self.group_size, num_workers=self.num_workers,
+                                          num_batches=self.steps_per_epoch)
+                model.train(epoch + 1, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=epoch)
+        return net
+
+    def _after_epoch(self, net, frozen):
+        def hook(epoch, path):
+            self._record_metric(epoch, self.validate(net, frozen))
+        return hook

@@ -1,0 +1,26 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import src  # noqa: E402,F401  (CPU convolution fix before any test imports mindspore)
+
+GOLDEN = os.path.join(ROOT, "..", "shared", "golden")
+
+
+@pytest.fixture(scope="session")
+def golden_dir():
+    if not os.path.isdir(GOLDEN):
+        pytest.skip(f"golden reference data not found at {os.path.normpath(GOLDEN)} "
+                    "(it lives beside the repository as ../shared/golden)")
+    return GOLDEN
+
+
+@pytest.fixture(scope="session", autouse=True)
+def graph_mode_cpu():
+    import mindspore as ms
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_device("CPU")
