@@ -19,7 +19,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Train SiamRPN / SiamMask with MindSpore")
     parser.add_argument("--config", required=True, help="experiment YAML in configs/")
     parser.add_argument("--data_path", required=True, help="root of the crop511 training data")
-    parser.add_argument("--output_dir", default="./output", help="checkpoints, logs, val_metrics.json")
+    parser.add_argument("--output_dir", default="./output", help="checkpoints, logs, metrics.json")
     parser.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     parser.add_argument("--device_id", type=int, default=None)
     parser.add_argument("--run_distribute", type=str2bool, default=False,

@@ -103,6 +103,7 @@ class TrainConfig:
     thr_low: float = 0.3
     pos_num: int = 16
     total_num: int = 64
+    neg_num: int = 16               # negatives kept for a negative pair (pysot TRAIN.NEG_NUM)
     # backbone layers (layer1..layer5) frozen at the start and trained from unfreeze_epoch on
     frozen_layers: Tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "layer5")
     unfreeze_layers: Tuple[str, ...] = ("layer4", "layer5")

@@ -33,6 +33,11 @@ class TrainMonitor(Callback):
     def on_train_epoch_begin(self, run_context):
         self._t0 = time.time()
         self._window = []
+        self._epoch_losses = []
+
+    def on_train_epoch_end(self, run_context):
+        self.state["epoch_loss"] = float(np.mean(self._epoch_losses)) if self._epoch_losses else None
+        self.state["epoch_pairs_per_s"] = len(self._epoch_losses) * self.batch_size / max(time.time() - self._t0, 1e-9)
 
     def on_train_step_end(self, run_context):
         cb = run_context.original_args()
@@ -42,6 +47,8 @@ class TrainMonitor(Callback):
             logger.warning("epoch %d step %d: skipped update (loss %s, grad norm %s)",
                            cb.cur_epoch_num, cb.cur_step_num, total, norm)
         self._window.append((float(total), float(cls_loss), float(loc_loss), float(norm)))
+        if bool(applied):
+            self._epoch_losses.append(float(total))
         step_in_epoch = (cb.cur_step_num - 1) % self.steps_per_epoch + 1
         if step_in_epoch % self.log_interval == 0 or step_in_epoch == self.steps_per_epoch:
             elapsed = time.time() - self._t0
@@ -57,7 +64,6 @@ class TrainMonitor(Callback):
                         cb.cur_epoch_num, self.total_epochs, step_in_epoch, self.steps_per_epoch,
                         mean[0], mean[1], mean[2], mean[3], lr, rate, _fmt_eta(eta),
                         self.state["skipped"])
-            self.state["last_loss"] = float(mean[0])
             self._window = []
 
 

@@ -10,7 +10,6 @@ import logging
 import os
 
 import mindspore as ms
-import numpy as np
 from mindspore import nn
 from mindspore.train import Model
 
@@ -73,12 +72,8 @@ class Trainer:
         self.num_workers = num_workers
         self.is_main = rank == 0
         self.state = {"skipped": 0}
-        pairs = cfg.data.videos_per_epoch // group_size
-        self.steps_per_epoch = pairs // cfg.train.batch_size
-        if self.steps_per_epoch < 1:
-            raise ValueError(f"data.videos_per_epoch={cfg.data.videos_per_epoch} gives no full batch of "
-                             f"train.batch_size={cfg.train.batch_size} per device")
-        self.metrics_path = os.path.join(output_dir, "val_metrics.json")
+        self.steps_per_epoch = None   # known once the training dataset exists
+        self.metrics_path = os.path.join(output_dir, "metrics.json")
 
     def checkpoint_path(self, epoch):
         return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
@@ -99,8 +94,13 @@ class Trainer:
         return {"top_anchor_iou>0.5": rate, "pairs": n}
 
     def _record_metric(self, epoch, metric):
-        if metric is None:
+        """Append this epoch's numbers to metrics.json (atomically)."""
+        if not self.is_main:
             return
+        metric = dict(metric or {})
+        if epoch > 0:
+            metric.update(loss=self.state.get("epoch_loss"), pairs_per_s=self.state.get("epoch_pairs_per_s"),
+                          skipped_steps=self.state["skipped"])
         data = {}
         if os.path.isfile(self.metrics_path):
             with open(self.metrics_path) as f:
@@ -110,8 +110,9 @@ class Trainer:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)
         os.replace(tmp, self.metrics_path)
-        logger.info("validation after epoch %d: top-anchor hit rate %.3f on %d pairs",
-                    epoch, metric["top_anchor_iou>0.5"], metric["pairs"])
+        if "pairs" in metric:
+            logger.info("validation after epoch %d: top-anchor hit rate %.3f on %d pairs",
+                        epoch, metric["top_anchor_iou>0.5"], metric["pairs"])
 
     # -- training ---------------------------------------------------------
     def _optimizer(self, net, frozen, first, last):
@@ -152,6 +153,10 @@ class Trainer:
         net_with_loss = SiamRPNWithLoss(net, cfg.train.cls_weight, cfg.train.loc_weight)
         for first, last in phases(cfg, start_epoch):
             frozen = frozen_layers_at(cfg, first)
+            # the sampler starts at epoch `first` and advances by itself each epoch
+            ds = create_train_dataset(cfg, self.data_path, rank=self.rank, group_size=self.group_size,
+                                      num_workers=self.num_workers, epoch=first)
+            self.steps_per_epoch = ds.get_dataset_size()
             opt, lrs = self._optimizer(net, frozen, first, last)
             step = ClipSkipTrainStep(net_with_loss, opt, cfg.train.grad_clip, cfg.train.max_loss)
             if resume_params is not None:
@@ -168,12 +173,7 @@ class Trainer:
             callbacks = [monitor]
             if self.is_main:
                 callbacks.append(EpochCheckpoint(step, self.checkpoint_path, on_saved=self._after_epoch(net, frozen)))
-            model = Model(step)
-            for epoch in range(first, last):
-                ds = create_train_dataset(cfg, self.data_path, epoch=epoch, rank=self.rank,
-                                          group_size=self.group_size, num_workers=self.num_workers,
-                                          num_batches=self.steps_per_epoch)
-                model.train(epoch + 1, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=epoch)
+            Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
         return net
 
     def _after_epoch(self, net, frozen):

@@ -15,7 +15,9 @@ from ..models.box_coder import center_to_corner, iou_corners
 def _decode_at(delta, centers):
     """delta (4, N) at anchors with centers (4, N) -> [cx, cy, w, h] (4, N)."""
     cx, cy, w, h = centers
-    return np.stack([delta[0] * w + cx, delta[1] * h + cy, np.exp(delta[2]) * w, np.exp(delta[3]) * h])
+    # an untrained network can predict huge log-sizes: clip so exp stays finite
+    dw, dh = np.clip(delta[2], -20, 20), np.clip(delta[3], -20, 20)
+    return np.stack([delta[0] * w + cx, delta[1] * h + cy, np.exp(dw) * w, np.exp(dh) * h])
 
 
 def top_anchor_hit_rate(forward, batches, cfg, iou_thr=0.5):
@@ -29,7 +31,7 @@ def top_anchor_hit_rate(forward, batches, cfg, iou_thr=0.5):
         cls, loc = forward(batch["template"], batch["search"])
         b, c, h, w = cls.shape
         logits = cls.reshape(b, 2, -1)
-        fg = 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))   # softmax over {bg, fg}
+        fg = logits[:, 1] - logits[:, 0]     # softmax over {bg, fg} is monotonic in this
         deltas = loc.reshape(b, 4, -1)
         labels = batch["label_loc"].reshape(b, 4, -1)
         best = fg.argmax(axis=1)

@@ -1,0 +1,48 @@
+"""SiamFC-style crops shared by the dataset generators and the training loader.
+
+Both sides must use the very same warp: the training loader recovers the target
+box inside a ``crop511`` image purely from the original box and the crop
+geometry, so any difference (half-pixel shift, other interpolation) would
+silently misplace every training label. Coordinates follow OpenCV/pysot:
+pixel centres lie on integer coordinates.
+"""
+import math
+
+import cv2
+import numpy as np
+
+
+def warp_crop(image, bbox_corners, out_size, padding=0, interpolation=cv2.INTER_LINEAR):
+    """Resample ``bbox_corners`` = [x1, y1, x2, y2] of ``image`` to ``out_size`` squared.
+
+    This is pysot's ``crop_hwc``: ``a = (out-1)/(x2-x1)``, ``b = (out-1)/(y2-y1)``,
+    ``c = -a*x1``, ``d = -b*y1``; x1 maps to pixel 0 and x2 to pixel out-1.
+    Pixels outside the image take the constant ``padding`` (a scalar, or one
+    value per channel, e.g. the image's mean colour).
+    """
+    x1, y1, x2, y2 = (float(v) for v in bbox_corners)
+    a = (out_size - 1) / (x2 - x1)
+    b = (out_size - 1) / (y2 - y1)
+    mapping = np.array([[a, 0.0, -a * x1], [0.0, b, -b * y1]], dtype=np.float64)
+    return cv2.warpAffine(image, mapping, (out_size, out_size), flags=interpolation,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=padding)
+
+
+def crop_like_siamfc(image, box_corners, out_size, padding=0, context_amount=0.5,
+                     exemplar_size=127, interpolation=cv2.INTER_LINEAR):
+    """Crop centred on the target box [x1, y1, x2, y2], with the target at scale 127/s_z.
+
+    ``s_z = sqrt((w + p)(h + p))`` with ``p = context_amount * (w + h)`` is the
+    exemplar context; the crop square has side ``s_z * out_size / exemplar_size``
+    so the target has the same scale whatever ``out_size`` is: 127 gives the
+    exemplar, 255 the search region and 511 pysot's ``crop511`` (side
+    ``s_x * 511/255`` with ``s_x = s_z * 255/127``), exactly as pysot's
+    ``par_crop.py``. The target centre lands on pixel ``(out_size - 1) / 2``.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box_corners)
+    w, h = x2 - x1, y2 - y1
+    p = context_amount * (w + h)
+    side = math.sqrt((w + p) * (h + p)) * out_size / exemplar_size
+    cx, cy = (x1 + x2) * 0.5, (y1 + y2) * 0.5
+    square = (cx - side * 0.5, cy - side * 0.5, cx + side * 0.5, cy + side * 0.5)
+    return warp_crop(image, square, out_size, padding, interpolation)

@@ -1,0 +1,301 @@
+"""Training pairs from pysot-style ``crop511`` folders (port of pysot ``datasets/dataset.py``).
+
+Layout (see ``src/data/synthetic.py`` and pysot's ``training_dataset``)::
+
+    <root>/<video>/<frame:06d>.<track>.x.jpg     511x511 crop centred on the target
+    <anno>   {video: {track: {frame6: [x1, y1, x2, y2]}}}   boxes in original-image pixels
+
+Sampling follows pysot's ``SubDataset``/``TrkDataset``: every epoch each
+sub-dataset contributes ``num_use`` videos (each video equally often), the
+lists are concatenated and shuffled; for a video a track and a template frame
+are drawn uniformly and the search frame lies within +-``frame_range`` frames
+of it on the same track. With probability ``neg`` the pair is negative: the
+template comes from that video and the search from a random video of a random
+sub-dataset. The box inside a crop is recomputed from the annotated size
+(pysot ``_get_bbox``), then both crops are jittered by :class:`Augmentation` and
+labelled by :class:`AnchorTarget`. (pysot draws each sub-dataset's
+``num_use`` videos once for the whole run; here they are redrawn every epoch,
+which only matters when ``num_use`` is smaller than the number of videos.)
+
+Reproducibility differs from pysot on purpose: pysot draws from the global
+``np.random`` (so samples depend on worker count and order). Here sample
+``index`` of ``epoch`` draws everything from its own
+``np.random.default_rng([seed, split, epoch, index])``, and the per-epoch
+video list from ``default_rng([seed, split, epoch])``; a sample is the same
+whichever process computes it, in whatever order.
+"""
+import functools
+import json
+import logging
+import os
+
+import cv2
+import numpy as np
+
+from src.config import AugConfig
+from src.data.anchor_target import AnchorTarget
+from src.data.augmentation import Augmentation
+from src.models.box_coder import center_to_corner
+
+logger = logging.getLogger("src.data")
+
+SPLIT_CODES = {"train": 0, "val": 1}
+CONTEXT_AMOUNT = 0.5
+# Attempts at drawing a pair whose two images can be read before giving up.
+MAX_ATTEMPTS = 100
+
+
+def _box_size(box):
+    """(w, h) of an annotation: [x1, y1, x2, y2], or pysot's alternative [w, h]."""
+    if len(box) == 4:
+        return box[2] - box[0], box[3] - box[1]
+    return box[0], box[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_index(path, mtime_ns, size):
+    """Parsed, filtered index JSON: {video: {track: {"boxes": {frame6: box}, "frames": [int]}}}.
+
+    Zero/negative-size boxes, tracks left without frames and videos left
+    without tracks are dropped, as in pysot. Cached by (path, mtime, size)
+    because the trainer builds a new loader every epoch and pysot-sized
+    indices (ImageNet VID, YouTube-BB) take seconds to parse; callers must
+    not modify the result.
+    """
+    with open(path, "r", encoding="utf-8") as f:
+        meta = json.load(f)
+    labels = {}
+    for video, tracks in meta.items():
+        kept = {}
+        for track, frames in tracks.items():
+            boxes = {frame: box for frame, box in frames.items()
+                     if frame.isdigit() and min(_box_size(box)) > 0}
+            if boxes:
+                kept[track] = {"boxes": boxes, "frames": sorted(int(f) for f in boxes)}
+        if kept:
+            labels[video] = kept
+    return labels
+
+
+class SubDataset:
+    """One annotated crop511 collection (pysot ``SubDataset``).
+
+    Videos get global indices ``start_idx .. start_idx + num - 1`` so that
+    several sub-datasets share one index space.
+    """
+
+    def __init__(self, cfg, data_path, start_idx):
+        self.name = cfg.name
+        self.root = os.path.join(data_path, cfg.root)
+        self.anno = os.path.join(data_path, cfg.anno)
+        self.frame_range = cfg.frame_range
+        self.start_idx = start_idx
+        if not os.path.isfile(self.anno):
+            raise FileNotFoundError(f"{self.name}: index file not found: {self.anno}")
+        if not os.path.isdir(self.root):
+            raise FileNotFoundError(f"{self.name}: crop folder not found: {self.root}")
+        logger.info("loading %s from %s", self.name, self.anno)
+        stat = os.stat(self.anno)
+        try:
+            self.labels = _load_index(self.anno, stat.st_mtime_ns, stat.st_size)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.name}: invalid JSON in {self.anno}: {exc}") from None
+        self.videos = list(self.labels)
+        self.num = len(self.videos)
+        if self.num == 0:
+            raise ValueError(f"{self.name}: no video with a valid box in {self.anno}")
+        self.num_use = self.num if cfg.num_use == -1 else cfg.num_use
+        logger.info("%s: %d videos, start index %d, %d used per epoch",
+                    self.name, self.num, self.start_idx, self.num_use)
+
+    def __len__(self):
+        return self.num
+
+    def shuffle(self, rng):
+        """``num_use`` global video indices: whole shuffled passes over the videos."""
+        videos = np.arange(self.start_idx, self.start_idx + self.num)
+        passes = -(-self.num_use // self.num)
+        return np.concatenate([rng.permutation(videos) for _ in range(passes)])[:self.num_use]
+
+    def get_image_anno(self, video, track, frame):
+        """(image path, box) of ``frame`` (an int) of ``track`` in ``video``."""
+        frame = f"{frame:06d}"
+        path = os.path.join(self.root, video, f"{frame}.{track}.x.jpg")
+        return path, self.labels[video][track]["boxes"][frame]
+
+    def _random_track(self, index, rng):
+        video = self.videos[index]
+        tracks = list(self.labels[video])
+        track = tracks[rng.integers(len(tracks))]
+        return video, track, self.labels[video][track]["frames"]
+
+    def get_positive_pair(self, index, rng):
+        """Template and search (path, box) from one track of video ``index`` (local index)."""
+        video, track, frames = self._random_track(index, rng)
+        template = int(rng.integers(len(frames)))
+        left = max(template - self.frame_range, 0)
+        right = min(template + self.frame_range, len(frames) - 1) + 1
+        search = frames[left + int(rng.integers(right - left))]
+        return (self.get_image_anno(video, track, frames[template]),
+                self.get_image_anno(video, track, search))
+
+    def get_random_target(self, index, rng):
+        """(path, box) of a random frame of a random track of video ``index`` (None: random video)."""
+        if index is None:
+            index = int(rng.integers(self.num))
+        video, track, frames = self._random_track(index, rng)
+        return self.get_image_anno(video, track, frames[rng.integers(len(frames))])
+
+
+class TrackingPairs:
+    """Random-access source of SiamRPN training pairs (pysot ``TrkDataset``).
+
+    ``pairs[index]`` returns ``(template, search, label_cls, label_loc,
+    label_loc_weight)``: float32 CHW BGR 0..255 crops of ``exemplar_size`` and
+    ``search_size`` (no normalisation, as pysot), int32 (A, S, S), float32
+    (4, A, S, S) and float32 (A, S, S).
+
+    ``len(pairs)`` is the number of pairs per epoch; ``index`` may run past it
+    and then encodes the epoch: ``index = epoch * len(pairs) + i``. The epoch
+    travels inside the index because loader worker processes hold frozen
+    copies of this object: a sampler (``src.data.pipeline.EpochSampler``)
+    knows the epoch, the workers need not.
+
+    ``split='train'`` uses ``cfg.data.train``, the configured augmentation,
+    gray and negative-pair rates, and ``epoch_pairs`` pairs per epoch
+    (default ``cfg.data.videos_per_epoch``, or the sum of ``num_use`` when that
+    is <= 0, as pysot). ``split='val'`` uses ``cfg.data.val``, only the
+    deterministic centre crop, no negative pairs and ``cfg.data.val_pairs``
+    pairs (``epoch_pairs`` overrides).
+
+    A pair whose image cannot be read is replaced by another pair, drawn from
+    a random video with a generator seeded by (..., index, attempt), so the
+    replacement is reproducible too; each such image is logged once (logger
+    ``src.data``, per process) and counted in ``bad_images``. With loader
+    worker processes the count lives in each worker's copy.
+    """
+
+    def __init__(self, cfg, data_path, split="train", epoch_pairs=None):
+        if split not in SPLIT_CODES:
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        if not os.path.isdir(data_path):
+            raise FileNotFoundError(f"data path not found: {data_path}")
+        sub_cfgs = cfg.data.train if split == "train" else cfg.data.val
+        if not sub_cfgs:
+            raise ValueError(f"no sub-datasets configured in data.{split}")
+        train = cfg.train
+        self.split = split
+        self.seed = train.seed
+        self.exemplar_size = train.exemplar_size
+        self.search_size = train.search_size
+        self.datasets = []
+        start = 0
+        for sub_cfg in sub_cfgs:
+            sub = SubDataset(sub_cfg, data_path, start)
+            self.datasets.append(sub)
+            start += sub.num
+        if split == "train":
+            self.template_aug = Augmentation(cfg.data.template_aug)
+            self.search_aug = Augmentation(cfg.data.search_aug)
+            self.neg, self.gray = cfg.data.neg, cfg.data.gray
+            default_pairs = cfg.data.videos_per_epoch
+        else:
+            # geometry only: the target is shifted/scaled as in training (a fixed draw
+            # per pair), so the metric measures localisation, not a centre prior
+            search = cfg.data.search_aug
+            self.template_aug = Augmentation(AugConfig(0, 0, 0, 0, 0))
+            self.search_aug = Augmentation(AugConfig(search.shift, search.scale, 0, 0, 0))
+            self.neg, self.gray = 0.0, 0.0
+            default_pairs = cfg.data.val_pairs
+        if epoch_pairs is None:
+            epoch_pairs = default_pairs if default_pairs > 0 else sum(d.num_use for d in self.datasets)
+        if epoch_pairs <= 0:
+            raise ValueError(f"pairs per epoch must be positive, got {epoch_pairs}")
+        self.num = epoch_pairs
+        self.anchor_target = AnchorTarget(
+            cfg.model.anchor, train.search_size, train.output_size, train.thr_high,
+            train.thr_low, train.pos_num, train.total_num, train.neg_num)
+        self.bad_images = 0
+        self._warned = set()
+        self._pick_cache = (None, None)
+
+    def __len__(self):
+        return self.num
+
+    def _rng(self, *keys):
+        return np.random.default_rng([self.seed, SPLIT_CODES[self.split], *keys])
+
+    def epoch_pick(self, epoch):
+        """Global video index of every pair of ``epoch`` (pysot ``TrkDataset.shuffle``)."""
+        cached_epoch, pick = self._pick_cache  # one read: loader threads may share this object
+        if cached_epoch != epoch:
+            rng = self._rng(epoch)
+            videos = np.concatenate([d.shuffle(rng) for d in self.datasets])
+            passes = -(-self.num // len(videos))
+            pick = np.concatenate([rng.permutation(videos) for _ in range(passes)])[:self.num]
+            self._pick_cache = (epoch, pick)
+        return pick
+
+    def _find_dataset(self, index):
+        for dataset in self.datasets:
+            if dataset.start_idx + dataset.num > index:
+                return dataset, index - dataset.start_idx
+        raise IndexError(f"video index {index} out of range")
+
+    def _read(self, path):
+        image = cv2.imread(path)
+        if image is None:
+            self.bad_images += 1
+            if path not in self._warned:
+                self._warned.add(path)
+                logger.warning("cannot read image %s; using another pair instead", path)
+        return image
+
+    def _crop_box(self, image, anno):
+        """Target box in a crop511 image: centred, size scaled by exemplar/s_z (pysot ``_get_bbox``)."""
+        imh, imw = image.shape[:2]
+        w, h = _box_size(anno)
+        s_z = np.sqrt((w + CONTEXT_AMOUNT * (w + h)) * (h + CONTEXT_AMOUNT * (w + h)))
+        scale_z = self.exemplar_size / s_z
+        return center_to_corner(np.array([imw // 2, imh // 2, w * scale_z, h * scale_z]))
+
+    def __getitem__(self, index):
+        epoch, i = divmod(int(index), self.num)
+        pick = self.epoch_pick(epoch)
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt == 0:
+                rng = self._rng(epoch, i)
+                video = int(pick[i])
+            else:
+                rng = self._rng(epoch, i, attempt)
+                video = int(pick[rng.integers(self.num)])
+            sample = self._pair(video, rng)
+            if sample is not None:
+                return sample
+        raise RuntimeError(f"no readable pair after {MAX_ATTEMPTS} attempts for sample {index} "
+                           f"({self.bad_images} unreadable images so far)")
+
+    def _pair(self, video, rng):
+        """One labelled pair for global video index ``video``, or None if an image is unreadable."""
+        dataset, local = self._find_dataset(video)
+        gray = self.gray and self.gray > rng.random()
+        neg = bool(self.neg and self.neg > rng.random())
+        if neg:
+            template = dataset.get_random_target(local, rng)
+            other = self.datasets[rng.integers(len(self.datasets))]
+            search = other.get_random_target(None, rng)
+        else:
+            template, search = dataset.get_positive_pair(local, rng)
+        template_image = self._read(template[0])
+        search_image = self._read(search[0])
+        if template_image is None or search_image is None:
+            return None
+        template_crop, _ = self.template_aug(
+            template_image, self._crop_box(template_image, template[1]),
+            self.exemplar_size, gray, rng)
+        search_crop, box = self.search_aug(
+            search_image, self._crop_box(search_image, search[1]), self.search_size, gray, rng)
+        cls, delta, delta_weight, _ = self.anchor_target(box, neg, rng)
+        return (np.ascontiguousarray(template_crop.transpose(2, 0, 1), dtype=np.float32),
+                np.ascontiguousarray(search_crop.transpose(2, 0, 1), dtype=np.float32),
+                cls, delta, delta_weight)

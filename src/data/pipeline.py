@@ -1,0 +1,180 @@
+"""MindSpore input pipelines over :class:`~src.data.crop511.TrackingPairs`.
+
+Why a custom sampler for training: MindSpore's loader worker processes are
+forked once per iterator and keep a frozen copy of the source, so a
+``set_epoch`` call on the source in the main process would never reach them.
+:class:`EpochSampler` runs in the main process instead, knows the epoch, and
+hands the workers indices ``epoch * pairs_per_epoch + i``; the source derives
+every random choice of sample ``i`` from (seed, epoch, i). Batches are thus
+identical whatever the worker count, and each epoch draws new pairs. Sample
+order within an epoch needs no extra shuffle: as in pysot, the epoch's video
+list is already a random permutation (seeded by ``cfg.train.seed``), so the
+pipeline's randomness never depends on ``mindspore.dataset.config.set_seed``.
+
+Worker processes pass rows through /dev/shm (about 1 MB per pair, up to
+``prefetch + 2`` rows per worker). Containers often mount a 64 MB /dev/shm,
+and running out of it kills the loader with a bus error, so when the free
+space is short the workers become threads instead (OpenCV releases the GIL;
+on a 2-core machine threads were measured as fast as processes).
+
+Data-parallel sharding: rank ``r`` of ``g`` takes samples ``r, r + g, ...``
+(training) or MindSpore's ``num_shards``/``shard_id`` split (validation).
+``cfg.train.batch_size`` is the batch per rank, as pysot's ``BATCH_SIZE`` is
+per GPU.
+"""
+import logging
+import shutil
+
+import mindspore.dataset as ds
+
+from src.data.crop511 import TrackingPairs
+
+logger = logging.getLogger("src.data")
+
+COLUMNS = ["template", "search", "label_cls", "label_loc", "label_loc_weight"]
+
+
+class EpochSampler(ds.Sampler):
+    """Sampler yielding ``epoch * num_pairs + i`` for this rank's ``i`` of the epoch.
+
+    MindSpore deep-copies the sampler into every iterator and calls ``reset``
+    on the copy at the end of each epoch, so within one iterator the epoch
+    advances by itself, starting from the value set here. Call
+    :meth:`set_epoch` (or :func:`set_epoch` on the dataset) before creating an
+    iterator to start elsewhere: when resuming, or when making one iterator
+    per epoch.
+    """
+
+    def __init__(self, num_pairs, rank=0, group_size=1, epoch=0):
+        if not 0 <= rank < group_size:
+            raise ValueError(f"rank must be in [0, {group_size}), got {rank}")
+        self.num_pairs = num_pairs
+        self.rank = rank
+        self.group_size = group_size
+        self.epoch = epoch
+        super().__init__(num_samples=num_pairs // group_size)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def reset(self):
+        self.epoch += 1
+
+    def __iter__(self):
+        first = self.epoch * self.num_pairs + self.rank
+        return iter(range(first, first + self.num_samples * self.group_size, self.group_size))
+
+
+def _free_shared_memory():
+    """Free bytes in /dev/shm (0 when it does not exist)."""
+    try:
+        return shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return 0
+
+
+def _row_bytes(cfg):
+    """Bytes of one output row (template, search and the three label maps)."""
+    t = cfg.train
+    label = cfg.model.anchor.num * t.output_size ** 2 * 4
+    return 3 * 4 * (t.exemplar_size ** 2 + t.search_size ** 2) + 6 * label
+
+
+def _use_processes(cfg, num_workers):
+    """Worker processes if there are several and /dev/shm can hold their queues.
+
+    MindSpore keeps ``max(2, min(p, 4p // workers)) + 2`` rows of shared memory
+    per worker (``p`` = prefetch size); only half of the free space is
+    counted on, leaving room for a second pipeline (validation) running at
+    the same time.
+    """
+    if num_workers <= 1:
+        return False
+    if not ds.config.get_enable_shared_mem():
+        return True
+    prefetch = ds.config.get_prefetch_size()
+    rows = num_workers * (max(2, min(prefetch, prefetch * 4 // num_workers)) + 2)
+    need, free = rows * _row_bytes(cfg), _free_shared_memory()
+    if need > free // 2:
+        logger.warning("/dev/shm has %.0f MB free, loader worker processes need about %.0f MB: "
+                       "using %d worker threads instead", free / 2 ** 20, need / 2 ** 20, num_workers)
+        return False
+    return True
+
+
+def _generator(cfg, source, num_workers, sampler=None, rank=0, group_size=1):
+    """GeneratorDataset over ``source`` with ``num_workers`` workers (processes if possible)."""
+    sharding = {}
+    if sampler is None:
+        sharding["shuffle"] = False
+        if group_size > 1:
+            sharding.update(num_shards=group_size, shard_id=rank)
+    return ds.GeneratorDataset(
+        source, column_names=COLUMNS, sampler=sampler, num_parallel_workers=max(1, num_workers),
+        python_multiprocessing=_use_processes(cfg, num_workers), **sharding)
+
+
+def _check_batches(pairs, batch_size, what):
+    if pairs < batch_size:
+        raise ValueError(f"{what}: {pairs} pairs per rank is fewer than batch_size {batch_size}")
+    if pairs % batch_size:
+        logger.info("%s: the last %d of %d pairs per rank do not fill a batch and are skipped",
+                    what, pairs % batch_size, pairs)
+
+
+def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
+                         num_workers=None, epoch=0, num_batches=None):
+    """Batched training pairs from ``cfg.data.train`` under ``data_path``.
+
+    ``epoch_pairs`` pairs per epoch over all ranks (default: see
+    :class:`TrackingPairs`), ``num_workers`` loader workers (default
+    ``cfg.data.num_workers``), ``epoch`` the epoch of the first pass (later
+    passes of the same iterator follow on). Columns: ``COLUMNS``; batches of
+    ``cfg.train.batch_size``, the last partial batch dropped, or only the
+    first ``num_batches`` batches of each epoch when given (ValueError if the
+    epoch has fewer). Raises FileNotFoundError/ValueError for missing or
+    empty data.
+    """
+    source = TrackingPairs(cfg, data_path, "train", epoch_pairs)
+    sampler = EpochSampler(len(source), rank, group_size, epoch)
+    batch_size = cfg.train.batch_size
+    _check_batches(sampler.num_samples, batch_size, "train")
+    workers = cfg.data.num_workers if num_workers is None else num_workers
+    dataset = _generator(cfg, source, workers, sampler=sampler)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if num_batches is not None:
+        available = sampler.num_samples // batch_size
+        if num_batches > available:
+            raise ValueError(f"train: num_batches={num_batches} but an epoch has only {available} "
+                             f"batches of {batch_size} per rank")
+        if num_batches < available:
+            dataset = dataset.take(num_batches)
+    return dataset
+
+
+def create_val_dataset(cfg, data_path, rank=0, group_size=1, num_workers=None, batch_size=None):
+    """Batched fixed validation pairs from ``cfg.data.val``, or None when it is empty.
+
+    The same ``cfg.data.val_pairs`` pairs (centre crops, no augmentation, no
+    negative pairs) come out in the same order on every pass, so the metric is
+    comparable across epochs. ``batch_size`` defaults to ``cfg.train.batch_size``.
+    """
+    if not cfg.data.val:
+        return None
+    source = TrackingPairs(cfg, data_path, "val")
+    batch_size = cfg.train.batch_size if batch_size is None else batch_size
+    _check_batches(-(-len(source) // group_size), batch_size, "val")
+    workers = cfg.data.num_workers if num_workers is None else num_workers
+    dataset = _generator(cfg, source, workers, rank=rank, group_size=group_size)
+    return dataset.batch(batch_size, drop_remainder=True)
+
+
+def set_epoch(dataset, epoch):
+    """Make the next iterator created from a training ``dataset`` start at ``epoch``."""
+    node = dataset
+    while node is not None:
+        if isinstance(getattr(node, "sampler", None), EpochSampler):
+            node.sampler.set_epoch(epoch)
+            return
+        node = node.children[0] if node.children else None
+    raise ValueError("dataset was not made by create_train_dataset (no EpochSampler found)")

@@ -1,0 +1,48 @@
+"""Summarise a training run from its metrics.json.
+
+    python -m src.tools.training_report OUTPUT_DIR [--min_gain 2.0]
+
+Prints epoch, mean loss and held-out top-anchor hit rate, then compares the
+last epoch with the untrained model (epoch 0). Exits 1 when the hit rate did
+not grow at least ``--min_gain`` times or the loss did not fall, so scripts
+can tell a run that learned from one that did not.
+"""
+import argparse
+import json
+import os
+import sys
+
+METRIC = "top_anchor_iou>0.5"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output_dir")
+    parser.add_argument("--min_gain", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    path = os.path.join(args.output_dir, "metrics.json")
+    if not os.path.isfile(path):
+        sys.exit(f"training_report: no metrics file at {path}")
+    with open(path) as f:
+        data = {int(k): v for k, v in json.load(f).items()}
+    print(f"{'epoch':>5} {'loss':>8} {'hit rate':>9} {'pairs/s':>8}")
+    for epoch in sorted(data):
+        m = data[epoch]
+        loss = "-" if m.get("loss") is None else f"{m['loss']:.4f}"
+        rate = "-" if m.get("pairs_per_s") is None else f"{m['pairs_per_s']:.1f}"
+        print(f"{epoch:>5} {loss:>8} {m.get(METRIC, float('nan')):>9.3f} {rate:>8}")
+    epochs = sorted(e for e in data if e > 0)
+    if 0 not in data or not epochs:
+        sys.exit("training_report: need the untrained (epoch 0) and at least one trained epoch")
+    first, last = data[epochs[0]], data[epochs[-1]]
+    before, after = data[0][METRIC], last[METRIC]
+    print(f"held-out pairs whose top-scoring anchor has IoU > 0.5: untrained {before:.3f}, "
+          f"after epoch {epochs[-1]} {after:.3f}")
+    print(f"mean training loss: epoch {epochs[0]} {first['loss']:.4f}, epoch {epochs[-1]} {last['loss']:.4f}")
+    learned = after >= max(args.min_gain * before, 0.05) and last["loss"] < first["loss"]
+    print("the model learned" if learned else "the model did NOT learn enough")
+    return 0 if learned else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
