@@ -447,12 +447,13 @@ def generate(out_dir, seed=0, train_videos=60, train_frames=40, val_videos=12,
              progress=False):
     """Write the train, val and test parts under ``out_dir``; returns their paths.
 
-    Raises FileExistsError (before generating anything) when a part exists and
-    ``overwrite`` is false.
+    A part with 0 videos (val or test) is not written. Raises FileExistsError
+    (before generating anything) when a part exists and ``overwrite`` is false.
     """
     out_dir = Path(out_dir)
-    if min(train_videos, val_videos, test_videos) < 1 or min(train_frames, test_frames) < 2:
-        raise ValueError("need at least 1 video and 2 frames per part")
+    if train_videos < 1 or min(val_videos, test_videos) < 0 or min(train_frames, test_frames) < 2:
+        raise ValueError("need at least 1 train video and 2 frames per video")
+    counts = {"train": train_videos, "val": val_videos, "test": test_videos}
     writers = {
         "train": lambda root: write_crop_split(root, "train", train_videos, train_frames,
                                                seed, frame_size, progress),
@@ -461,6 +462,7 @@ def generate(out_dir, seed=0, train_videos=60, train_frames=40, val_videos=12,
         "test": lambda root: write_test_part(root, test_videos, test_frames, seed,
                                              frame_size, progress),
     }
+    writers = {part: write for part, write in writers.items() if counts[part] > 0}
     for part in writers:
         if (out_dir / part).exists() and not overwrite:
             raise FileExistsError(f"{out_dir / part} already exists; pass --overwrite to replace it")

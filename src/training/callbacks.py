@@ -9,6 +9,10 @@ from .checkpoint import save_checkpoint_atomic
 
 logger = logging.getLogger("src.training")
 
+# SGD state saved with the weights so a resumed run continues exactly
+# ('stat' marks a buffer's first step); the LR and global step are rebuilt.
+OPTIMIZER_STATE = ("accum.", "stat.")
+
 
 class TrainMonitor(Callback):
     """Logs loss (total/cls/loc), LR, grad norm, pairs/s and ETA; counts skipped steps.
@@ -73,6 +77,7 @@ class EpochCheckpoint(Callback):
     def __init__(self, train_step, path_for_epoch, keep=0, on_saved=None):
         super().__init__()
         self.train_step = train_step
+        self.network_names = {p.name for p in train_step.network.get_parameters()}
         self.path_for_epoch = path_for_epoch
         self.keep = keep
         self.on_saved = on_saved
@@ -80,7 +85,7 @@ class EpochCheckpoint(Callback):
     def on_train_epoch_end(self, run_context):
         epoch = run_context.original_args().cur_epoch_num
         params = [{"name": p.name, "data": p} for p in self.train_step.get_parameters()
-                  if not p.name.startswith(("global_step", "learning_rate", "momentum"))]
+                  if p.name in self.network_names or p.name.startswith(OPTIMIZER_STATE)]
         path = self.path_for_epoch(epoch)
         save_checkpoint_atomic(params, path, append_dict={"epoch": epoch})
         logger.info("saved %s", path)

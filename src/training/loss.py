@@ -33,7 +33,9 @@ class SiamRPNWithLoss(nn.Cell):
     """Network + loss: returns (total, cls_loss, loc_loss)."""
 
     def __init__(self, network, cls_weight=1.0, loc_weight=1.2):
-        super().__init__()
+        # no prefix: parameter names stay those of the network ('backbone.…'),
+        # so checkpoints load into the bare network for tracking and export
+        super().__init__(auto_prefix=False)
         self.network = network
         self.cls_weight = cls_weight
         self.loc_weight = loc_weight

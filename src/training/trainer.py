@@ -15,7 +15,7 @@ from mindspore.train import Model
 
 from ..data.pipeline import create_train_dataset, create_val_dataset
 from ..models import build_model
-from .callbacks import EpochCheckpoint, TrainMonitor
+from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, TrainMonitor
 from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint
 from .loss import SiamRPNWithLoss
 from .lr_schedule import step_lrs
@@ -140,7 +140,8 @@ class Trainer:
         net = build_model(cfg)
         start_epoch, resume_params, resume_path = newest_valid_checkpoint(self.output_dir, cfg.name)
         if resume_params is not None:
-            ms.load_param_into_net(net, resume_params, strict_load=False)
+            own = {p.name for p in net.get_parameters()}
+            ms.load_param_into_net(net, {k: v for k, v in resume_params.items() if k in own}, strict_load=True)
             logger.info("resuming from %s (epoch %d done)", resume_path, start_epoch)
         elif cfg.train.pretrained:
             load_pretrained_backbone(net, cfg.train.pretrained)
@@ -160,9 +161,10 @@ class Trainer:
             opt, lrs = self._optimizer(net, frozen, first, last)
             step = ClipSkipTrainStep(net_with_loss, opt, cfg.train.grad_clip, cfg.train.max_loss)
             if resume_params is not None:
-                # momentum buffers of the phase being resumed; absent ones stay zero
-                moments = {k: v for k, v in resume_params.items() if k.startswith("accum.")}
-                ms.load_param_into_net(opt, moments, strict_load=False)
+                # SGD state (momentum buffers, first-step flags) of the phase being resumed
+                state = {p.name for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)}
+                ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in state},
+                                       strict_load=True)
                 resume_params = None
             set_train_mode(step, (), training=True)
             set_train_mode(net, frozen, training=True)
