@@ -1,0 +1,109 @@
+"""SiamRPN tracking step (pysot ``SiamRPNTracker``).
+
+Everything that depends only on the hyperparameters (anchors, cosine window)
+is built once per tracker; everything that depends on the target (template
+kernels, mean colour, centre, size) lives in the tracker object, so one
+network can serve several trackers at once.
+"""
+import numpy as np
+
+from ..models.anchors import score_size, tracking_anchors
+from .crop import get_subwindow
+
+
+def _change(r):
+    return np.maximum(r, 1.0 / r)
+
+
+def _context_size(w, h, context_amount):
+    pad = (w + h) * context_amount
+    return np.sqrt((w + pad) * (h + pad))
+
+
+def check_init_box(box, image_shape):
+    """A clear error for boxes a tracker cannot start from."""
+    x, y, w, h = [float(v) for v in box]
+    if not np.all(np.isfinite([x, y, w, h])):
+        raise ValueError(f"init box {list(box)} has non-finite values")
+    if w <= 0 or h <= 0:
+        raise ValueError(f"init box {list(box)} has zero or negative area")
+    ih, iw = image_shape[:2]
+    if x >= iw or y >= ih or x + w <= 0 or y + h <= 0:
+        raise ValueError(f"init box {list(box)} lies outside the {iw}x{ih} image")
+
+
+class SiamRPNTracker:
+    """``init(image, [x, y, w, h])``, then ``track(image) -> ([x, y, w, h], score)``.
+
+    Images are BGR uint8 HxWx3 arrays (grayscale HxW is expanded).
+    """
+
+    def __init__(self, backend, track_cfg, anchor_cfg):
+        self.backend = backend
+        self.cfg = track_cfg
+        self.score_size = score_size(track_cfg.instance_size, track_cfg.exemplar_size,
+                                     anchor_cfg.stride, track_cfg.base_size)
+        hanning = np.hanning(self.score_size)
+        self.window = np.tile(np.outer(hanning, hanning).ravel(), anchor_cfg.num)
+        self.anchors = tracking_anchors(anchor_cfg.stride, anchor_cfg.ratios, anchor_cfg.scales,
+                                        self.score_size)
+        self.center_pos = self.size = self.kernels = self.channel_average = None
+
+    @staticmethod
+    def _as_bgr(image):
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        return image
+
+    def init(self, image, box):
+        image = self._as_bgr(image)
+        check_init_box(box, image.shape)
+        x, y, w, h = [float(v) for v in box]
+        self.center_pos = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.size = np.array([w, h])
+        s_z = round(_context_size(w, h, self.cfg.context_amount))
+        self.channel_average = np.mean(image, axis=(0, 1))
+        z = get_subwindow(image, self.center_pos, self.cfg.exemplar_size, s_z, self.channel_average)
+        self.kernels = self.backend.template(z)
+
+    def _decode(self, cls, loc):
+        """Foreground scores (N,) and boxes (4, N) in the search crop, anchor-major order."""
+        a = self.anchors
+        logits = cls.reshape(2, -1)
+        score = 1.0 / (1.0 + np.exp(logits[0] - logits[1]))     # softmax over {bg, fg}
+        delta = loc.reshape(4, -1).astype(np.float64)
+        boxes = np.stack([delta[0] * a[:, 2] + a[:, 0], delta[1] * a[:, 3] + a[:, 1],
+                          np.exp(delta[2]) * a[:, 2], np.exp(delta[3]) * a[:, 3]])
+        return score, boxes
+
+    def track(self, image):
+        if self.kernels is None:
+            raise RuntimeError("track() called before init()")
+        image = self._as_bgr(image)
+        cfg = self.cfg
+        s_z = _context_size(self.size[0], self.size[1], cfg.context_amount)
+        scale_z = cfg.exemplar_size / s_z
+        s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
+        x = get_subwindow(image, self.center_pos, cfg.instance_size, round(s_x), self.channel_average)
+        cls, loc = self.backend.track(x, self.kernels)[:2]
+        score, boxes = self._decode(cls, loc)
+
+        s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
+                      _context_size(self.size[0] * scale_z, self.size[1] * scale_z, 0.5))
+        r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
+        penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
+        pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
+        best = int(np.argmax(pscore))
+
+        box = boxes[:, best] / scale_z
+        lr = penalty[best] * score[best] * cfg.lr
+        cx, cy = box[0] + self.center_pos[0], box[1] + self.center_pos[1]
+        width = self.size[0] * (1 - lr) + box[2] * lr
+        height = self.size[1] * (1 - lr) + box[3] * lr
+        ih, iw = image.shape[:2]
+        cx, cy = max(0, min(cx, iw)), max(0, min(cy, ih))
+        width, height = max(10, min(width, iw)), max(10, min(height, ih))
+        self.center_pos = np.array([cx, cy])
+        self.size = np.array([width, height])
+        self.last_best_index = best
+        return [cx - width / 2, cy - height / 2, width, height], float(score[best])
