@@ -112,7 +112,6 @@ class TrainConfig:
     pretrained: str = ""            # backbone checkpoint (.ckpt) loaded before training
     seed: int = 123456
     log_interval: int = 20
-    keep_checkpoints: int = 0       # 0 keeps every epoch's checkpoint
 
 
 @dataclass(frozen=True)
@@ -243,6 +242,27 @@ def parse_overrides(args):
             i += 2
         out.append((key, _parse_value(raw)))
     return out
+
+
+def to_yaml(cfg):
+    """The whole config as YAML text (stored inside checkpoints)."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def config_from_text(text, overrides=(), source="<checkpoint>"):
+    """Parse YAML text (e.g. a checkpoint's embedded config) into a Config."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML in {source}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config in {source} must be a mapping")
+    for key, value in overrides:
+        _set_dotted(data, key, value)
+    try:
+        return _build(Config, data)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
 
 
 def load_config(path=None, overrides=()):

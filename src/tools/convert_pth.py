@@ -124,7 +124,7 @@ def convert(arch, src_path, dst_path, config_path=None, allow_missing=False):
     import mindspore as ms
     from mindspore import nn
 
-    from ..config import load_config
+    from ..config import load_config, to_yaml
     from ..models import build_model
     from ..training.checkpoint import save_checkpoint_atomic
 
@@ -142,7 +142,7 @@ def convert(arch, src_path, dst_path, config_path=None, allow_missing=False):
         raise ConversionError(f"{src_path}: {len(missing)} model parameters not in the file, "
                               f"e.g. {', '.join(missing[:4])}")
     params = [{"name": n, "data": ms.Tensor(mapped[n])} for n in target if n in mapped]
-    save_checkpoint_atomic(params, dst_path)
+    save_checkpoint_atomic(params, dst_path, append_dict={"config": to_yaml(cfg)})
     return unmapped, missing
 
 

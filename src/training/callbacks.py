@@ -74,12 +74,12 @@ class TrainMonitor(Callback):
 class EpochCheckpoint(Callback):
     """Saves network weights and optimizer moments after every epoch (atomically)."""
 
-    def __init__(self, train_step, path_for_epoch, keep=0, on_saved=None):
+    def __init__(self, train_step, path_for_epoch, config_text, on_saved=None):
         super().__init__()
+        self.config_text = config_text
         self.train_step = train_step
         self.network_names = {p.name for p in train_step.network.get_parameters()}
         self.path_for_epoch = path_for_epoch
-        self.keep = keep
         self.on_saved = on_saved
 
     def on_train_epoch_end(self, run_context):
@@ -87,7 +87,7 @@ class EpochCheckpoint(Callback):
         params = [{"name": p.name, "data": p} for p in self.train_step.get_parameters()
                   if p.name in self.network_names or p.name.startswith(OPTIMIZER_STATE)]
         path = self.path_for_epoch(epoch)
-        save_checkpoint_atomic(params, path, append_dict={"epoch": epoch})
+        save_checkpoint_atomic(params, path, append_dict={"epoch": epoch, "config": self.config_text})
         logger.info("saved %s", path)
         if self.on_saved:
             self.on_saved(epoch, path)

@@ -56,3 +56,12 @@ def newest_valid_checkpoint(directory, prefix):
         except ValueError as e:
             logger.warning("skipping %s", e)
     return 0, None, None
+
+
+def config_of_checkpoint(params, path, overrides=()):
+    """The experiment config stored in a checkpoint by train.py or convert_pth."""
+    from ..config import config_from_text
+    text = params.get("config")
+    if not isinstance(text, str):
+        raise ValueError(f"checkpoint {path} carries no config; pass --config")
+    return config_from_text(text, overrides, source=f"config inside {path}")

@@ -14,6 +14,7 @@ from mindspore import nn
 from mindspore.train import Model
 
 from ..data.pipeline import create_train_dataset, create_val_dataset
+from ..config import to_yaml
 from ..models import build_model
 from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, TrainMonitor
 from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint
@@ -174,7 +175,8 @@ class Trainer:
                                    cfg.train.log_interval, first_epoch=first, state=self.state)
             callbacks = [monitor]
             if self.is_main:
-                callbacks.append(EpochCheckpoint(step, self.checkpoint_path, on_saved=self._after_epoch(net, frozen)))
+                callbacks.append(EpochCheckpoint(step, self.checkpoint_path, to_yaml(cfg),
+                                                 on_saved=self._after_epoch(net, frozen)))
             Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
         return net
 
