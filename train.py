@@ -42,7 +42,7 @@ def main(argv=None):
     if not os.path.isdir(args.data_path):
         sys.exit(f"train.py: data path not found: {args.data_path}")
 
-    from src.training.context import setup_context
+    from src.device import setup_context
     from src.training.trainer import Trainer
 
     rank, group_size = setup_context(args.device_target, args.device_id, args.run_distribute)

@@ -6,6 +6,7 @@ kernels, mean colour, centre, size) lives in the tracker object, so one
 network can serve several trackers at once.
 """
 import numpy as np
+from scipy.special import expit
 
 from ..models.anchors import score_size, tracking_anchors
 from .crop import get_subwindow
@@ -70,7 +71,7 @@ class SiamRPNTracker:
         """Foreground scores (N,) and boxes (4, N) in the search crop, anchor-major order."""
         a = self.anchors
         logits = cls.reshape(2, -1)
-        score = 1.0 / (1.0 + np.exp(logits[0] - logits[1]))     # softmax over {bg, fg}
+        score = expit(logits[1] - logits[0])          # softmax over {bg, fg}, overflow-free
         delta = loc.reshape(4, -1).astype(np.float64)
         boxes = np.stack([delta[0] * a[:, 2] + a[:, 0], delta[1] * a[:, 3] + a[:, 1],
                           np.exp(delta[2]) * a[:, 2], np.exp(delta[3]) * a[:, 3]])

@@ -17,7 +17,7 @@ from ..data.pipeline import create_train_dataset, create_val_dataset
 from ..config import to_yaml
 from ..models import build_model
 from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, TrainMonitor
-from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint
+from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint, save_checkpoint_atomic
 from .loss import SiamRPNWithLoss
 from .lr_schedule import step_lrs
 from .train_step import ClipSkipTrainStep
@@ -150,6 +150,9 @@ class Trainer:
             logger.info("all %d epochs already trained in %s", cfg.train.epochs, self.output_dir)
             return net
         if start_epoch == 0:
+            if self.is_main:   # the untrained weights, as a baseline for evaluation
+                save_checkpoint_atomic(net, self.checkpoint_path(0),
+                                       append_dict={"epoch": 0, "config": to_yaml(cfg)})
             self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0)))
 
         net_with_loss = SiamRPNWithLoss(net, cfg.train.cls_weight, cfg.train.loc_weight)
@@ -162,10 +165,10 @@ class Trainer:
             opt, lrs = self._optimizer(net, frozen, first, last)
             step = ClipSkipTrainStep(net_with_loss, opt, cfg.train.grad_clip, cfg.train.max_loss)
             if resume_params is not None:
-                # SGD state (momentum buffers, first-step flags) of the phase being resumed
-                state = {p.name for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)}
-                ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in state},
-                                       strict_load=True)
+                if start_epoch > 0:   # SGD state (momentum buffers, first-step flags) being resumed
+                    state = {p.name for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)}
+                    ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in state},
+                                           strict_load=True)
                 resume_params = None
             set_train_mode(step, (), training=True)
             set_train_mode(net, frozen, training=True)

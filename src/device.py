@@ -1,4 +1,4 @@
-"""Device and parallel set-up: the only device-specific code of training."""
+"""Device and parallel set-up: the only device-specific code (train, eval, export)."""
 import os
 
 import mindspore as ms

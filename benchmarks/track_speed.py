@@ -1,0 +1,94 @@
+"""Tracking speed on this machine: network alone vs the whole tracker step.
+
+    python benchmarks/track_speed.py [--config configs/siamrpn_alex_dw.yaml] [--ckpt FILE]
+        [--frames 50] [--image_size 640x480]
+
+For each model it prints, side by side, the time per frame of the search
+network alone (crop already made), of the end-to-end tracker step (crop,
+network, decoding, penalties, window, update), and the tracker overhead
+relative to the network (goal <= 15%). It then times scoring a VOT-sized
+result set (60 sequences x ~350 frames; goal < 10 s).
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import src  # noqa: E402,F401  (CPU convolution fix before mindspore loads)
+
+
+def _frames(n, width, height, seed=0):
+    """A textured scene panning under a fixed camera: n BGR frames."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    scene = cv2.GaussianBlur(rng.integers(0, 255, (height * 2, width * 2, 3), dtype=np.uint8), (0, 0), 3)
+    return [np.ascontiguousarray(scene[i:i + height, 2 * i:2 * i + width]) for i in range(n)]
+
+
+def time_tracker(cfg, ckpt, n_frames, width, height):
+    import mindspore as ms
+    import numpy as np
+
+    from src.models import build_model
+    from src.tracker import build_tracker
+    from src.tracker.backends import MindSporeBackend
+    from src.tracker.crop import get_subwindow
+
+    net = build_model(cfg)
+    if ckpt:
+        ms.load_param_into_net(net, ms.load_checkpoint(ckpt))
+    backend = MindSporeBackend(net)
+    tracker = build_tracker(cfg, backend)
+    frames = _frames(n_frames + 1, width, height)
+    tracker.init(frames[0], [width / 2 - 40, height / 2 - 30, 80, 60])
+    x = get_subwindow(frames[0], tracker.center_pos, cfg.track.instance_size, 300, tracker.channel_average)
+    for _ in range(3):                                        # compile and warm up both paths
+        backend.track(x, tracker.kernels)
+        tracker.track(frames[1])
+    t0 = time.perf_counter()
+    for _ in range(n_frames):
+        backend.track(x, tracker.kernels)
+    network = (time.perf_counter() - t0) / n_frames
+    t0 = time.perf_counter()
+    for frame in frames[1:]:
+        tracker.track(frame)
+    full = (time.perf_counter() - t0) / n_frames
+    return network, full
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/siamrpn_alex_dw.yaml")
+    parser.add_argument("--ckpt", default=None, help="weights (default: random init; speed is the same)")
+    parser.add_argument("--frames", type=int, default=50)
+    parser.add_argument("--image_size", default="640x480")
+    parser.add_argument("--skip_scoring", action="store_true")
+    args = parser.parse_args()
+
+    import mindspore as ms
+
+    from src.config import load_config
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_device("CPU")
+    width, height = (int(v) for v in args.image_size.split("x"))
+    cfg = load_config(args.config)
+    import numpy as np
+    with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
+        network, full = time_tracker(cfg, args.ckpt, args.frames, width, height)
+    print(f"{cfg.name} on CPU, {width}x{height} frames, search {cfg.track.instance_size}, "
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}")
+    print(f"{'':>10} {'network':>10} {'tracker':>10} {'overhead':>9}")
+    print(f"{'ms/frame':>10} {network * 1e3:10.1f} {full * 1e3:10.1f} "
+          f"{(full - network) / network * 100:8.1f}%  (goal <= 15%)")
+    print(f"{'fps':>10} {1 / network:10.1f} {1 / full:10.1f}")
+    if not args.skip_scoring:
+        from benchmarks.score_speed import time_scoring
+        seconds, frames = time_scoring()
+        print(f"scoring a VOT-sized result set (60 sequences, {frames} frames; A/R/EAO): "
+              f"{seconds:.2f} s (goal < 10 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Evaluate trackers on VOT / OTB / GOT-10k / LaSOT and write eval.json.
+
+    python eval.py --ckpt CKPT --dataset_path DATA/VOT2018 --dataset_name VOT2018 --filename eval.json
+    python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
+    python eval.py --score_only --results_dir results --dataset_path ... --dataset_name ... [--tracker_names A B]
+
+The experiment config comes from the checkpoint (train.py and convert_pth
+store it) unless --config is given; dotted overrides (--track.penalty_k 0.2)
+apply on top. Result files go to <results_dir>/<dataset_name>/<tracker>/ in
+the official layouts; an interrupted run resumes where it stopped.
+"""
+import argparse
+import glob
+import os
+import re
+import sys
+
+import src  # noqa: F401  (CPU convolution fix before mindspore loads)
+from src.config import ConfigError, load_config, parse_overrides
+from src.utils import str2bool
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Evaluate Siamese trackers (VOT / OTB / GOT-10k / LaSOT)")
+    p.add_argument("--dataset_path", required=True, help="dataset root, e.g. testing_dataset/VOT2018")
+    p.add_argument("--dataset_name", required=True, help="VOT2016..VOT2019 (or VOT-like), OTB100, GOT10k-val, LaSOT")
+    p.add_argument("--filename", default="eval.json", help="where to write the evaluation record")
+    p.add_argument("--results_dir", default="./results", help="root of the result files")
+    p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")
+    p.add_argument("--ckpt", default=None, help="checkpoint to evaluate")
+    p.add_argument("--ckpt_dir", default=None, help="evaluate every <name>_epochNNN.ckpt here (sweep)")
+    p.add_argument("--epochs", default=None, help="sweep only these epochs, e.g. 10-20 or 5,10,15")
+    p.add_argument("--tracker_name", default=None, help="result folder name (default: config name [+ _eNNN])")
+    p.add_argument("--score_only", type=str2bool, nargs="?", const=True, default=False,
+                   help="score existing result files, run nothing")
+    p.add_argument("--tracker_names", nargs="*", default=None, help="with --score_only (default: all found)")
+    p.add_argument("--eao_range", nargs=2, type=int, default=None, metavar=("LOW", "HIGH"),
+                   help="EAO sequence-length interval (known for VOT2016-2019)")
+    p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
+    p.add_argument("--device_id", type=int, default=None)
+    p.add_argument("--plots", type=str2bool, default=True, help="write PNG plots beside --filename")
+    return p.parse_known_args(argv)
+
+
+def parse_epochs(spec):
+    if not spec:
+        return None
+    epochs = set()
+    for part in spec.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not m:
+            raise ValueError(f"--epochs: cannot read '{part}' (use e.g. 10-20 or 5,10,15)")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        epochs.update(range(lo, hi + 1))
+    return epochs
+
+
+def sweep_checkpoints(ckpt_dir, epochs):
+    """[(epoch, path)] of the directory's epoch checkpoints, oldest first."""
+    if not os.path.isdir(ckpt_dir):
+        raise FileNotFoundError(f"checkpoint directory not found: {ckpt_dir}")
+    found = []
+    for path in glob.glob(os.path.join(ckpt_dir, "*_epoch*.ckpt")):
+        m = re.search(r"_epoch(\d+)\.ckpt$", path)
+        if m and (epochs is None or int(m.group(1)) in epochs):
+            found.append((int(m.group(1)), path))
+    if not found:
+        raise FileNotFoundError(f"no *_epochNNN.ckpt checkpoints{' for --epochs' if epochs else ''} in {ckpt_dir}")
+    return sorted(found)
+
+
+def load_model(args, ckpt, overrides):
+    import mindspore as ms
+
+    from src.models import build_model
+    from src.training.checkpoint import config_of_checkpoint, load_checkpoint_checked
+
+    params = load_checkpoint_checked(ckpt)
+    cfg = load_config(args.config, overrides) if args.config else config_of_checkpoint(params, ckpt, overrides)
+    net = build_model(cfg)
+    own = {p.name for p in net.get_parameters()}
+    missing = sorted(own - set(params))
+    if missing:
+        raise ValueError(f"checkpoint {ckpt} does not fit config '{cfg.name}': missing {', '.join(missing[:3])}")
+    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in own}, strict_load=True)
+    return cfg, net
+
+
+def evaluate_checkpoint(args, ckpt, tracker_name, overrides, dataset, protocol, results_dir):
+    from src.config import Config
+    from src.evaluation import evaluate
+    from src.tracker import build_tracker
+    from src.tracker.backends import MindSporeBackend
+
+    cfg, net = load_model(args, ckpt, overrides)
+    backend = MindSporeBackend(net)
+    name = tracker_name or cfg.name
+    fps = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir, name)
+    scores = evaluate.score(dataset, protocol, results_dir, [name], args.eao_range)
+    extra = {"checkpoint": os.path.abspath(ckpt), "config": cfg.name,
+             "model": Config.to_dict(cfg)["model"], "hyperparameters": Config.to_dict(cfg)["track"],
+             "results_dir": os.path.abspath(os.path.join(results_dir, name))}
+    return name, scores, evaluate.eval_record(protocol, dataset, name, scores, fps, extra)
+
+
+def main(argv=None):
+    args, rest = parse_args(argv)
+    from src.evaluation import evaluate
+    from src.evaluation.datasets import DatasetError, load_dataset
+    from src.evaluation.results import ResultsError
+
+    try:
+        overrides = parse_overrides(rest)
+        protocol = evaluate.protocol_of(args.dataset_name)
+        if not os.path.isdir(args.dataset_path):
+            raise FileNotFoundError(f"dataset path not found: {args.dataset_path}")
+        dataset = load_dataset(args.dataset_name, args.dataset_path)
+        results_dir = os.path.join(args.results_dir, args.dataset_name)
+        out_dir = os.path.dirname(os.path.abspath(args.filename))
+        if args.score_only:
+            names = args.tracker_names or sorted(d for d in os.listdir(results_dir)
+                                                 if os.path.isdir(os.path.join(results_dir, d)))
+            if not names:
+                raise FileNotFoundError(f"no tracker results in {results_dir}")
+            scores = evaluate.score(dataset, protocol, results_dir, names, args.eao_range)
+            record = {"dataset": dataset.name, "results_dir": os.path.abspath(results_dir),
+                      "trackers": {n: dict(zip(("per_video", "all_videos"), evaluate.summarise(protocol, s)))
+                                   for n, s in scores.items()},
+                      "software": evaluate.software_versions()}
+        else:
+            from src.device import setup_context
+            setup_context(args.device_target, args.device_id)
+            if args.ckpt_dir:
+                runs = [(path, f"{args.tracker_name or ''}{os.path.basename(path)[:-5]}")
+                        for _, path in sweep_checkpoints(args.ckpt_dir, parse_epochs(args.epochs))]
+            elif args.ckpt:
+                runs = [(args.ckpt, args.tracker_name)]
+            else:
+                raise ValueError("give --ckpt, --ckpt_dir or --score_only")
+            scores, records = {}, {}
+            for ckpt, name in runs:
+                name, s, rec = evaluate_checkpoint(args, ckpt, name, overrides, dataset, protocol, results_dir)
+                scores.update(s)
+                records[name] = rec
+            if len(records) == 1:
+                record = next(iter(records.values()))
+            else:
+                key = evaluate.MAIN_METRIC[protocol]
+                ranking = sorted(records, key=lambda n: -(records[n]["all_videos"][key] or 0))
+                record = {"dataset": dataset.name, "sweep": {n: records[n]["all_videos"] for n in ranking},
+                          "ranked_by": key, "best": records[ranking[0]], "software": evaluate.software_versions()}
+        print(evaluate.format_table(protocol, scores))
+        if args.plots:
+            evaluate.write_plots(protocol, scores, out_dir, args.dataset_name)
+        evaluate.write_json(args.filename, record)
+        print(f"wrote {args.filename}")
+    except (ConfigError, DatasetError, ResultsError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"eval.py: {e}")
+
+
+if __name__ == "__main__":
+    main()

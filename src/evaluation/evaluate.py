@@ -1,0 +1,177 @@
+"""Evaluate a tracker on a dataset: run (resumably), score, report, write eval.json.
+
+The protocol follows the dataset: VOT names run the supervised protocol and
+report accuracy/robustness/EAO; OTB/LaSOT-like names run one pass and report
+success AUC / precision; GOT-10k reports AO / SR. Result files go to
+``<results_dir>/<dataset>/<tracker>/`` in the official layouts, so the
+official toolkits can score them too.
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from . import report, results
+from .datasets import dataset_kind
+from .runner import run_one_pass, run_supervised
+
+MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao"}
+
+
+def protocol_of(dataset_name):
+    """'vot', 'ope' or 'got10k' for a dataset name."""
+    return {"vot": "vot", "otb": "ope", "lasot": "ope", "got10k": "got10k"}[dataset_kind(dataset_name)]
+
+
+def _progress(iterable, desc, total):
+    try:
+        from tqdm import tqdm
+        return tqdm(iterable, desc=desc, total=total, unit="seq", dynamic_ncols=True)
+    except ImportError:
+        return iterable
+
+
+def _fps(times):
+    total = float(np.sum(times))
+    return len(times) / total if total > 0 else None
+
+
+def _time_path(kind, results_dir, tracker, seq):
+    if kind == "vot":   # VOT toolkit's own name for per-frame times
+        return os.path.join(os.path.dirname(results.vot_result_path(results_dir, tracker, seq)), f"{seq}_time.txt")
+    if kind == "got10k":
+        return results.got10k_time_path(results_dir, tracker, seq)
+    return os.path.join(results_dir, tracker, "times", f"{seq}_time.txt")
+
+
+def _result_path(kind, results_dir, tracker, seq):
+    return {"vot": results.vot_result_path, "ope": results.ope_result_path,
+            "got10k": results.got10k_result_path}[kind](results_dir, tracker, seq)
+
+
+def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
+    """Run every sequence whose result files are not complete yet; returns {seq: fps}.
+
+    Results are written once per sequence, atomically, result file last
+    after its time file, so a killed run resumes at the first unfinished
+    sequence and a complete-looking file is always complete.
+    """
+    fps = {}
+    bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
+    for video in bar:
+        result_path = _result_path(kind, results_dir, tracker_name, video.name)
+        time_path = _time_path(kind, results_dir, tracker_name, video.name)
+        if results.is_complete(result_path, len(video)) and results.is_complete(time_path, len(video)):
+            fps[video.name] = _fps(results.read_times(time_path))
+            continue
+        tracker = make_tracker()
+        if kind == "vot":
+            entries, times, _ = run_supervised(tracker, video)
+        else:
+            entries, times = run_one_pass(tracker, video)
+        results.atomic_write_text(time_path, "".join("{:.6f}\n".format(t) for t in times))
+        if kind == "vot":
+            results.write_vot_result(result_path, entries)
+        else:
+            results.write_ope_result(result_path, entries)
+        fps[video.name] = _fps(times)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(seq=video.name, fps=f"{fps[video.name]:.1f}")
+    return fps
+
+
+def score(dataset, kind, results_dir, tracker_names, eao_range=None):
+    if kind == "vot":
+        return report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
+    if kind == "got10k":
+        return report.score_got10k(dataset, results_dir, tracker_names)
+    return report.score_ope(dataset, results_dir, tracker_names)
+
+
+def format_table(kind, scores):
+    return {"vot": report.format_vot_table, "ope": report.format_ope_table,
+            "got10k": report.format_got10k_table}[kind](scores)
+
+
+def write_plots(kind, scores, out_dir, dataset_name):
+    if kind == "vot":
+        report.plot_eao_curve(scores, os.path.join(out_dir, f"eao_{dataset_name}.png"), dataset_name)
+    else:
+        report.plot_ope_curves(scores, out_dir, dataset_name)
+
+
+def summarise(kind, tracker_scores, fps=None):
+    """The eval.json view of one tracker: per-video and all-video numbers."""
+    per_video = {}
+    for name, v in tracker_scores["per_video"].items():
+        if kind == "vot":
+            entry = {"acc": v["accuracy"], "num_failures": int(v["num_failures"]), "length": v["length"]}
+        elif kind == "got10k":
+            entry = {k: v[k] for k in ("ao", "sr50", "sr75", "length")}
+        else:
+            entry = {k: v[k] for k in ("success_auc", "precision", "norm_precision")}
+        if fps is not None:
+            entry["fps"] = fps.get(name)
+        per_video[name] = entry
+    if kind == "vot":
+        keys = ("accuracy", "robustness", "lost_number", "eao", "eao_per_tag", "eao_range")
+    elif kind == "got10k":
+        keys = ("ao", "sr50", "sr75", "speed_fps")
+    else:
+        keys = ("success_auc", "precision", "norm_precision")
+    all_videos = {k: tracker_scores[k] for k in keys}
+    if fps:
+        valid = [f for f in fps.values() if f]
+        all_videos["mean_fps"] = float(np.mean(valid)) if valid else None
+    return per_video, all_videos
+
+
+def software_versions():
+    import cv2
+    versions = {"python": sys.version.split()[0], "numpy": np.__version__, "opencv": cv2.__version__,
+                "platform": platform.platform(), "machine": platform.machine()}
+    try:
+        import mindspore
+        versions["mindspore"] = mindspore.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+def write_json(path, data):
+    """Strict JSON (NaN, e.g. the EAO of a tag no frame carries, becomes null), atomically."""
+    text = json.dumps(_finite(data), indent=1, default=_jsonable, allow_nan=False)
+    results.atomic_write_text(path, text + "\n")
+
+
+def _finite(obj):
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def eval_record(kind, dataset, tracker_name, scores, fps, extra):
+    per_video, all_videos = summarise(kind, scores[tracker_name], fps)
+    return {"dataset": dataset.name, "protocol": {"vot": "VOT supervised (baseline)", "ope": "one-pass (OPE)",
+                                                  "got10k": "GOT-10k one-pass"}[kind],
+            "tracker": tracker_name, **extra, "per_video": per_video, "all_videos": all_videos,
+            "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+__all__ = ["MAIN_METRIC", "protocol_of", "run_dataset", "score", "format_table", "write_plots",
+           "summarise", "eval_record", "write_json", "software_versions"]

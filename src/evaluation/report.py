@@ -1,0 +1,251 @@
+"""Score trackers from result files and report them: dicts, pysot-style tables, PNG plots.
+
+``score_vot`` / ``score_ope`` / ``score_got10k`` read the official result layouts
+(``results.py``) under ``results_dir`` = the dataset's results directory
+(``results/<dataset>``, pysot's ``tracker_path``) and return plain dicts.
+``format_*_table`` print what pysot's ``show_result`` prints (byte for byte,
+including the optional colour codes of the per-video tables). Plots use
+matplotlib's object API with the Agg canvas (no display, no global pyplot
+state) and are written atomically.
+"""
+import os
+
+import numpy as np
+
+from . import ope_metrics, results, vot_metrics
+
+_RED, _RESET = "\x1b[31m", "\x1b[0m"   # colorama Fore.RED, Style.RESET_ALL
+
+
+# -------------------------------------------------------------------- scoring
+def _vot_runs(dataset, results_dir, tracker):
+    runs = {}
+    for video in dataset:
+        files = results.vot_result_files(results_dir, tracker, video.name)
+        if not files:
+            raise results.ResultsError(
+                f"missing result file {results.vot_result_path(results_dir, tracker, video.name)}")
+        runs[video.name] = [results.read_vot_result(f) for f in files]
+    return runs
+
+
+def score_vot(dataset, results_dir, tracker_names, eao_range=None, tags=vot_metrics.DEFAULT_TAGS,
+              burnin=vot_metrics.BURNIN, skipping=vot_metrics.SKIPPING):
+    """Accuracy, robustness and EAO per tracker (pysot AR + EAO benchmarks).
+
+    ``eao_range``: ``(low, high[, peak])``; default from the dataset name
+    (VOT2016/2017/2018/2019). Returns ``{tracker: {accuracy, robustness,
+    lost_number, length, eao, eao_per_tag, eao_curve, eao_range, per_video:
+    {name: {accuracy, num_failures, length}}}}``.
+    """
+    eao_range = tuple(eao_range or vot_metrics.eao_range_for(dataset.name))
+    scores = {}
+    for tracker in tracker_names:
+        runs = _vot_runs(dataset, results_dir, tracker)
+        ar = vot_metrics.accuracy_robustness(dataset, runs, burnin)
+        eao = vot_metrics.expected_average_overlap(dataset, runs, eao_range, tags, skipping)
+        scores[tracker] = {
+            "accuracy": ar["accuracy"], "robustness": ar["robustness"],
+            "lost_number": ar["lost_number"], "length": ar["length"],
+            "eao": eao["eao"]["all"] if "all" in eao["eao"] else None,
+            "eao_per_tag": eao["eao"],
+            "eao_curve": eao["curves"]["all"].astype(float).tolist() if "all" in eao["curves"] else None,
+            "eao_range": list(eao_range),
+            "per_video": {name: {k: v[k] for k in ("accuracy", "num_failures", "length")}
+                          for name, v in ar["per_video"].items()},
+        }
+    return scores
+
+
+def score_ope(dataset, results_dir, tracker_names):
+    """Success AUC, precision@20px and norm precision@0.2 per tracker (pysot OPEBenchmark).
+
+    Returns ``{tracker: {success_auc, precision, norm_precision, curves:
+    {success, precision, norm_precision}, per_video: {name: {success_auc,
+    precision, norm_precision, success_curve, precision_curve,
+    norm_precision_curve}}}}`` (curves as lists).
+    """
+    scores = {}
+    for tracker in tracker_names:
+        per_video = {}
+        for video in dataset:
+            pred = results.read_ope_result(results.ope_result_path(results_dir, tracker, video.name))
+            per_video[video.name] = ope_metrics.ope_sequence_curves(video.gt, pred, video.visible)
+        summary = ope_metrics.ope_summary(per_video)
+        scores[tracker] = {
+            "success_auc": summary["success_auc"], "precision": summary["precision"],
+            "norm_precision": summary["norm_precision"],
+            "curves": {k: v.tolist() for k, v in summary["curves"].items()},
+            "per_video": {name: {
+                "success_auc": float(np.mean(c["success"])),
+                "precision": float(c["precision"][ope_metrics.PRECISION_INDEX]),
+                "norm_precision": float(c["norm_precision"][ope_metrics.PRECISION_INDEX]),
+                **{f"{k}_curve": v.tolist() for k, v in c.items()}} for name, c in per_video.items()},
+        }
+    return scores
+
+
+def score_got10k(dataset, results_dir, tracker_names):
+    """AO, SR0.5, SR0.75, fps and success curve per tracker (got10k ExperimentGOT10k.report).
+
+    Needs the full ground truth (GOT-10k val); the test split's is withheld.
+    """
+    scores = {}
+    for tracker in tracker_names:
+        all_ious, all_times, per_video = [], [], {}
+        for video in dataset:
+            if len(video.gt) != len(video):
+                raise ValueError(f"{video.name}: ground truth has {len(video.gt)} of {len(video)} frames "
+                                 "(GOT-10k test): evaluate on the official server")
+            files = results.got10k_result_files(results_dir, tracker, video.name)
+            if not files:
+                raise results.ResultsError(
+                    f"missing result file {results.got10k_result_path(results_dir, tracker, video.name)}")
+            ious = np.concatenate([ope_metrics.got10k_sequence_ious(results.read_ope_result(f), video.gt,
+                                                                    video.image_size, video.cover)
+                                   for f in files])
+            times = results.read_times(results.got10k_time_path(results_dir, tracker, video.name))
+            m = ope_metrics.got10k_metrics(ious, times)
+            per_video[video.name] = {k: m[k] for k in ("ao", "sr50", "sr75", "speed_fps")}
+            per_video[video.name]["length"] = len(video.gt) - 1
+            all_ious.append(ious)
+            all_times.append(times)
+        m = ope_metrics.got10k_metrics(np.concatenate(all_ious), np.concatenate(all_times))
+        m["succ_curve"] = m["succ_curve"].tolist()
+        scores[tracker] = {**m, "per_video": per_video}
+    return scores
+
+
+# --------------------------------------------------------------------- tables
+def _ranked(scores, key):
+    """Tracker names by descending ``key`` (stable for ties), top 20 as pysot prints."""
+    return [name for name, _ in sorted(scores.items(), key=lambda x: x[1][key], reverse=True)][:20]
+
+
+def _paint(text, red, color):
+    return f"{_RED}{text}{_RESET}" if red and color else text
+
+
+def _box(header, rows):
+    bar = "-" * len(header)
+    return [bar, header, bar, *rows, bar]
+
+
+def format_vot_table(scores, show_video_level=False, color=False):
+    """pysot ``AccuracyRobustnessBenchmark.show_result(ar, eao, show_video_level)`` output.
+
+    Trackers sorted by EAO; the optional per-video table (< 10 trackers) shows
+    accuracy and lost number, red (``color``) below 0.5 / above 0.
+    """
+    width = max(max(len(x) for x in scores) + 2, 12)
+    header = f"|{{:^{width}}}|{{:^10}}|{{:^12}}|{{:^13}}|{{:^7}}|".format(
+        "Tracker Name", "Accuracy", "Robustness", "Lost Number", "EAO")
+    row = f"|{{:^{width}}}|{{:^10.3f}}|{{:^12.3f}}|{{:^13.1f}}|{{:^7.3f}}|"
+    lines = _box(header, [row.format(t, s["accuracy"], s["robustness"], s["lost_number"], s["eao"])
+                          for t, s in ((t, scores[t]) for t in _ranked(scores, "eao"))])
+    if show_video_level and len(scores) < 10:
+        header1 = "|{:^14}|".format("Tracker name") + "".join("{:^17}|".format(t) for t in scores)
+        header2 = "|{:^14}|".format("Video name") + "{:^8}|{:^8}|".format("Acc", "LN") * len(scores)
+        bar = "-" * len(header1)
+        lines += ["\n\n", bar, header1, bar, header2, bar]
+        for video in next(iter(scores.values()))["per_video"]:
+            cells = ""
+            for s in scores.values():
+                v = s["per_video"][video]
+                cells += _paint("{:^8.3f}".format(v["accuracy"]), v["accuracy"] < 0.5, color) + "|"
+                cells += _paint("{:^8.3f}".format(v["num_failures"]), v["num_failures"] > 0, color) + "|"
+            lines.append("|{:^14}|".format(video) + cells)
+        lines.append(bar)
+    return "\n".join(lines) + "\n"
+
+
+def format_ope_table(scores, show_video_level=False, color=False):
+    """pysot ``OPEBenchmark.show_result(success, precision, norm_precision, show_video_level)`` output.
+
+    Trackers sorted by success AUC; the per-video table shows the mean success
+    and mean precision curve values, red (``color``) below 0.6.
+    """
+    width = max(max(len(x) for x in scores) + 2, 12)
+    header = f"|{{:^{width}}}|{{:^9}}|{{:^16}}|{{:^11}}|".format(
+        "Tracker name", "Success", "Norm Precision", "Precision")
+    row = f"|{{:^{width}}}|{{:^9.3f}}|{{:^16.3f}}|{{:^11.3f}}|"
+    lines = _box(header, [row.format(t, s["success_auc"], s["norm_precision"], s["precision"])
+                          for t, s in ((t, scores[t]) for t in _ranked(scores, "success_auc"))])
+    if show_video_level and len(scores) < 10:
+        header1 = "|{:^21}|".format("Tracker name") + "".join("{:^21}|".format(t) for t in scores)
+        header2 = "|{:^21}|".format("Video name") + "{:^9}|{:^11}|".format("success", "precision") * len(scores)
+        bar = "-" * len(header1)
+        lines += ["\n\n", bar, header1, bar, header2, bar]
+        for video in next(iter(scores.values()))["per_video"]:
+            cells = ""
+            for s in scores.values():
+                v = s["per_video"][video]
+                success, precision = np.mean(v["success_curve"]), np.mean(v["precision_curve"])
+                cells += _paint("{:^9.3f}".format(success), success < 0.6, color) + "|"
+                cells += _paint("{:^11.3f}".format(precision), precision < 0.6, color) + "|"
+            lines.append("|{:^21}|".format(video) + cells)
+        lines.append(bar)
+    return "\n".join(lines) + "\n"
+
+
+def format_got10k_table(scores):
+    """GOT-10k summary in the same style: AO, SR0.50, SR0.75, fps; sorted by AO."""
+    width = max(max(len(x) for x in scores) + 2, 12)
+    header = f"|{{:^{width}}}|{{:^7}}|{{:^8}}|{{:^8}}|{{:^8}}|".format("Tracker name", "AO", "SR0.50", "SR0.75", "FPS")
+    row = f"|{{:^{width}}}|{{:^7.3f}}|{{:^8.3f}}|{{:^8.3f}}|{{:^8.1f}}|"
+    return "\n".join(_box(header, [row.format(t, scores[t]["ao"], scores[t]["sr50"], scores[t]["sr75"],
+                                              scores[t]["speed_fps"]) for t in _ranked(scores, "ao")])) + "\n"
+
+
+# ---------------------------------------------------------------------- plots
+def _save_figure(fig, path, dpi=150):
+    with results.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+
+
+def _figure():
+    from matplotlib.figure import Figure      # matplotlib only needed for plots
+    fig = Figure(figsize=(6, 4.5))
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def plot_ope_curves(scores, out_dir, dataset_name=""):
+    """Success and precision plots of all trackers (pysot draw_success_precision style).
+
+    Writes ``<out_dir>/success_plot.png`` and ``precision_plot.png``; returns both paths.
+    """
+    paths = []
+    specs = [("success", ope_metrics.SUCCESS_THRESHOLDS, "success_auc", "Overlap threshold",
+              "Success rate", "Success plots of OPE", "success_plot.png"),
+             ("precision", ope_metrics.PRECISION_THRESHOLDS, "precision", "Location error threshold (px)",
+              "Precision", "Precision plots of OPE", "precision_plot.png")]
+    for key, thresholds, rank_key, xlabel, ylabel, title, name in specs:
+        fig, ax = _figure()
+        for tracker in _ranked(scores, rank_key):
+            label = f"[{scores[tracker][rank_key]:.3f}] {tracker}"
+            ax.plot(thresholds, scores[tracker]["curves"][key], linewidth=2, label=label)
+        ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(thresholds[0], thresholds[-1]), ylim=(0, 1.0),
+               title=f"{title} on {dataset_name}" if dataset_name else title)
+        ax.grid(True, alpha=0.4)
+        ax.legend(loc="lower left" if key == "success" else "lower right", fontsize=8)
+        path = os.path.join(out_dir, name)
+        _save_figure(fig, path)
+        paths.append(path)
+    return paths
+
+
+def plot_eao_curve(scores, path, dataset_name=""):
+    """Expected overlap vs sequence length for all trackers, EAO interval shaded."""
+    fig, ax = _figure()
+    low, high = next(iter(scores.values()))["eao_range"][:2]
+    ax.axvspan(low, high, color="0.85", label=f"EAO interval [{low}, {high}]")
+    for tracker in _ranked(scores, "eao"):
+        curve = scores[tracker]["eao_curve"]
+        ax.plot(np.arange(1, len(curve) + 1), curve, linewidth=1.5,
+                label=f"[{scores[tracker]['eao']:.3f}] {tracker}")
+    ax.set(xlabel="Sequence length (frames)", ylabel="Expected overlap", ylim=(0, 1.0),
+           title=f"Expected overlap curves on {dataset_name}" if dataset_name else "Expected overlap curves")
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="upper right", fontsize=8)
+    _save_figure(fig, path)
+    return path

@@ -1,0 +1,190 @@
+"""Tracker result files in the official layouts, written atomically.
+
+Layouts under a dataset's results directory ``<results>/<dataset>`` (pysot's
+``tracker_path``):
+
+* VOT supervised (pysot tools/test.py): ``<tracker>/baseline/<seq>/<seq>_001.txt``,
+  one line per frame: ``1`` init, ``2`` failure, ``0`` skipped, else the box or
+  polygon as ``','.join(vot_float2str("%.4f", v))``.
+* OPE (OTB, LaSOT, ...): ``<tracker>/<seq>.txt``, ``','.join(str(v))`` per frame.
+* GOT-10k: ``<tracker>/<seq>/<seq>_001.txt`` (as OPE) and ``<seq>_time.txt``
+  (``"{:.6f}"`` seconds per frame), as pysot tools/test.py writes them.
+
+Writers go through a hidden temp file in the target directory and
+``os.replace``, so an interrupted run leaves either the old file or a complete
+new one; ``is_complete`` lets a resumed evaluation skip finished sequences.
+"""
+import contextlib
+import glob
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from .region import vot_float2str
+
+VOT_INIT, VOT_FAILURE, VOT_SKIPPED = 1, 2, 0
+_SEPARATORS = re.compile(r"[,\s]+")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class ResultsError(ValueError):
+    """A result file is missing or malformed (one-line message naming file and line)."""
+
+
+# ------------------------------------------------------------------ atomic IO
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temp path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    For writers that want a file name (e.g. ``matplotlib.savefig``); the temp
+    file is removed when the block raises.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)       # mkstemp creates 0600; give the usual permissions
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_text(path, text):
+    """Write ``text`` to ``path`` atomically (temp file, fsync, rename)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def is_complete(path, expected_lines):
+    """True when ``path`` holds exactly ``expected_lines`` non-empty, newline-terminated lines.
+
+    Used to resume an interrupted evaluation: a sequence whose result file is
+    complete is skipped. (Atomic writers never leave partial files; this also
+    rejects files cut short by other tools.)
+    """
+    if not os.path.isfile(path):
+        return False
+    with open(path) as f:
+        text = f.read()
+    if not text.endswith("\n"):
+        return False
+    lines = text[:-1].split("\n")
+    return len(lines) == expected_lines and all(line.strip() for line in lines)
+
+
+# ----------------------------------------------------------------------- paths
+def vot_result_path(results_dir, tracker, seq, repetition=1):
+    return os.path.join(results_dir, tracker, "baseline", seq, f"{seq}_{repetition:03d}.txt")
+
+
+def ope_result_path(results_dir, tracker, seq):
+    return os.path.join(results_dir, tracker, f"{seq}.txt")
+
+
+def got10k_result_path(results_dir, tracker, seq, repetition=1):
+    return os.path.join(results_dir, tracker, seq, f"{seq}_{repetition:03d}.txt")
+
+
+def got10k_time_path(results_dir, tracker, seq):
+    return os.path.join(results_dir, tracker, seq, f"{seq}_time.txt")
+
+
+# --------------------------------------------------------------------- writers
+def format_vot_line(entry):
+    """One VOT result line: an int code as ``{:d}``, a region as ``%.4f`` of C floats."""
+    if isinstance(entry, (int, np.integer)):
+        return "{:d}".format(int(entry))
+    return ",".join(vot_float2str("%.4f", v) for v in entry)
+
+
+def format_ope_line(box):
+    """One OPE/GOT-10k result line: ``','.join(str(v))`` as pysot tools/test.py writes it."""
+    return ",".join(str(v) for v in box)
+
+
+def write_vot_result(path, entries):
+    """Write a supervised (baseline) trajectory: ints 1/2/0 or boxes/polygons."""
+    atomic_write_text(path, "".join(format_vot_line(e) + "\n" for e in entries))
+
+
+def write_ope_result(path, boxes):
+    """Write one ``[x, y, w, h]`` line per frame."""
+    atomic_write_text(path, "".join(format_ope_line(b) + "\n" for b in boxes))
+
+
+def write_got10k_result(results_dir, tracker, seq, boxes, times):
+    """Write ``<seq>_001.txt`` (boxes) then ``<seq>_time.txt`` (seconds per frame)."""
+    write_ope_result(got10k_result_path(results_dir, tracker, seq), boxes)
+    atomic_write_text(got10k_time_path(results_dir, tracker, seq),
+                      "".join("{:.6f}\n".format(t) for t in times))
+
+
+# --------------------------------------------------------------------- readers
+def _read_rows(path):
+    if not os.path.isfile(path):
+        raise ResultsError(f"missing result file {path}")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    rows = []
+    for i, line in enumerate(lines):
+        fields = [x for x in _SEPARATORS.split(line.strip()) if x]
+        try:
+            rows.append([float(x) for x in fields])
+        except ValueError:
+            raise ResultsError(f"{path}:{i + 1}: non-numeric value in {line.strip()!r}") from None
+        if not fields:
+            raise ResultsError(f"{path}:{i + 1}: empty line")
+    return rows
+
+
+def read_vot_result(path):
+    """Supervised trajectory as pysot reads it: a list of float lists (``[1.0]`` = init)."""
+    rows = _read_rows(path)
+    for i, row in enumerate(rows):
+        if len(row) != 1 and (len(row) < 4 or (len(row) != 4 and len(row) % 2)):
+            raise ResultsError(f"{path}:{i + 1}: expected a code, 4 values or a polygon, "
+                               f"got {len(row)} values")
+    return rows
+
+
+def read_ope_result(path, n_values=4):
+    """(N, 4) float64 boxes of an OPE or GOT-10k result file."""
+    rows = _read_rows(path)
+    for i, row in enumerate(rows):
+        if len(row) != n_values:
+            raise ResultsError(f"{path}:{i + 1}: expected {n_values} values, got {len(row)}")
+    return np.array(rows, dtype=np.float64).reshape(-1, n_values)
+
+
+def read_times(path):
+    """Per-frame times of a GOT-10k ``_time.txt`` (NaN and non-positive dropped, as got10k)."""
+    if not os.path.isfile(path):
+        return np.zeros(0)
+    times = np.array([r[0] for r in _read_rows(path) if r], dtype=np.float64)
+    return times[~np.isnan(times) & (times > 0)]
+
+
+def vot_result_files(results_dir, tracker, seq):
+    """Repetition files of one sequence (pysot: all 15 if present, else the first).
+
+    pysot globs ``*0*.txt``, which can also pick up ``<seq>_time.txt``; only
+    ``<seq>_NNN.txt`` are taken here.
+    """
+    seq_dir = glob.escape(os.path.join(results_dir, tracker, "baseline", seq))
+    files = sorted(glob.glob(os.path.join(seq_dir, glob.escape(seq) + "_[0-9][0-9][0-9].txt")))
+    return files if len(files) == 15 else files[:1]
+
+
+def got10k_result_files(results_dir, tracker, seq):
+    """All repetition files ``<seq>_NNN.txt`` of a GOT-10k sequence (got10k ``report`` globs them all)."""
+    seq_dir = glob.escape(os.path.join(results_dir, tracker, seq))
+    return sorted(glob.glob(os.path.join(seq_dir, glob.escape(seq) + "_[0-9]*.txt")))

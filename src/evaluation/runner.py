@@ -1,0 +1,66 @@
+"""Run a tracker over a sequence under the official protocols (pysot tools/test.py).
+
+* ``run_supervised``: VOT baseline. A frame whose prediction has zero overlap
+  with the ground truth (rasterised, bounds = image size) is a failure; the
+  tracker is re-initialised ``skip`` frames later. Frames in between are
+  written as ``0`` and not even read.
+* ``run_one_pass``: OTB / GOT-10k / LaSOT, initialised once.
+
+Both initialise from the ground truth as pysot does: a polygon becomes the
+axis-aligned box of the same area (``get_axis_aligned_bbox``) and the box
+``[cx-(w-1)/2, cy-(h-1)/2, w, h]`` is passed to ``tracker.init``.
+The tracker is anything with ``init(image, box)`` and
+``track(image) -> (region, score)``.
+"""
+import time
+
+from .geometry import init_rect_from_region, rect_to_vot_polygon
+from .results import VOT_FAILURE, VOT_INIT, VOT_SKIPPED
+from .vot_metrics import is_failure
+
+
+def run_supervised(tracker, video, skip=5):
+    """Returns (entries, seconds per frame, failures). Entries are 1/2/0 codes or regions."""
+    entries, times, failures = [], [], 0
+    restart = 0
+    bounds = None
+    for idx in range(len(video)):
+        if idx < restart:
+            entries.append(VOT_SKIPPED)
+            times.append(0.0)
+            continue
+        gt = video.gt[idx]
+        gt_poly = list(gt) if len(gt) == 8 else rect_to_vot_polygon(gt)
+        image = video.read_frame(idx)
+        if bounds is None:
+            bounds = (image.shape[1], image.shape[0])
+        tic = time.perf_counter()
+        if idx == restart:
+            tracker.init(image, init_rect_from_region(gt_poly))
+            entries.append(VOT_INIT)
+        else:
+            region, _ = tracker.track(image)
+            if is_failure(region, gt_poly, bounds):
+                entries.append(VOT_FAILURE)
+                failures += 1
+                restart = idx + skip
+            else:
+                entries.append(list(region))
+        times.append(time.perf_counter() - tic)
+    return entries, times, failures
+
+
+def run_one_pass(tracker, video):
+    """Returns (boxes [x, y, w, h] per frame, seconds per frame)."""
+    boxes, times = [], []
+    for idx in range(len(video)):
+        image = video.read_frame(idx)
+        tic = time.perf_counter()
+        if idx == 0:
+            box = init_rect_from_region(video.gt[0] if len(video.gt) else video.init_rect)
+            tracker.init(image, box)
+        else:
+            box, _ = tracker.track(image)
+        boxes.append([float(v) for v in box])
+        times.append(time.perf_counter() - tic)
+    return boxes, times
