@@ -35,8 +35,10 @@ def _progress(iterable, desc, total):
 
 
 def _fps(times):
-    total = float(np.sum(times))
-    return len(times) / total if total > 0 else None
+    """Frames per second over the frames the tracker processed (skipped frames cost nothing)."""
+    t = np.asarray(times, dtype=np.float64)
+    t = t[t > 0]
+    return len(t) / float(t.sum()) if len(t) else None
 
 
 def _time_path(kind, results_dir, tracker, seq):
@@ -72,6 +74,7 @@ def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
             entries, times, _ = run_supervised(tracker, video)
         else:
             entries, times = run_one_pass(tracker, video)
+        times = [float("{:.6f}".format(t)) for t in times]   # as stored, so a resumed run agrees
         results.atomic_write_text(time_path, "".join("{:.6f}\n".format(t) for t in times))
         if kind == "vot":
             results.write_vot_result(result_path, entries)

@@ -1,11 +1,13 @@
 """Summarise a training run from its metrics.json.
 
-    python -m src.tools.training_report OUTPUT_DIR [--min_gain 2.0]
+    python -m src.tools.training_report OUTPUT_DIR [--eval_json eval.json] [--min_gain 2.0]
 
 Prints epoch, mean loss and held-out top-anchor hit rate, then compares the
-last epoch with the untrained model (epoch 0). Exits 1 when the hit rate did
-not grow at least ``--min_gain`` times or the loss did not fall, so scripts
-can tell a run that learned from one that did not.
+last epoch with the untrained model (epoch 0); with ``--eval_json`` (a
+checkpoint sweep of eval.py over epoch 0 and the last epoch) also their
+tracking EAO. Exits 1 when the hit rate or the EAO did not grow at least
+``--min_gain`` times or the loss did not fall, so scripts can tell a run
+that learned from one that did not.
 """
 import argparse
 import json
@@ -18,6 +20,7 @@ METRIC = "top_anchor_iou>0.5"
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output_dir")
+    parser.add_argument("--eval_json", default=None, help="eval.py sweep over epoch 0 and the last epoch")
     parser.add_argument("--min_gain", type=float, default=2.0)
     args = parser.parse_args(argv)
     path = os.path.join(args.output_dir, "metrics.json")
@@ -40,8 +43,34 @@ def main(argv=None):
           f"after epoch {epochs[-1]} {after:.3f}")
     print(f"mean training loss: epoch {epochs[0]} {first['loss']:.4f}, epoch {epochs[-1]} {last['loss']:.4f}")
     learned = after >= max(args.min_gain * before, 0.05) and last["loss"] < first["loss"]
+    if args.eval_json:
+        learned = _compare_eao(args.eval_json, epochs[-1], args.min_gain) and learned
     print("the model learned" if learned else "the model did NOT learn enough")
     return 0 if learned else 1
+
+
+def _compare_eao(path, last_epoch, min_gain):
+    if not os.path.isfile(path):
+        sys.exit(f"training_report: no eval file at {path}")
+    with open(path) as f:
+        sweep = json.load(f).get("sweep")
+    if not sweep:
+        sys.exit(f"training_report: {path} is not a checkpoint sweep (run eval.py with --ckpt_dir)")
+    by_epoch = {}
+    for name, numbers in sweep.items():
+        if name.endswith("_epoch000"):
+            by_epoch[0] = numbers
+        elif name.endswith(f"_epoch{last_epoch:03d}"):
+            by_epoch[last_epoch] = numbers
+    if len(by_epoch) != 2:
+        sys.exit(f"training_report: {path} lacks epoch 0 or epoch {last_epoch}")
+    def show(m):   # accuracy is null when no frame was tracked without failing
+        acc = "-" if m["accuracy"] is None else f"{m['accuracy']:.3f}"
+        return f"EAO {m['eao']:.3f} (accuracy {acc}, {m['lost_number']:.0f} failures)"
+
+    before, after = by_epoch[0], by_epoch[last_epoch]
+    print(f"tracking, VOT supervised protocol: untrained {show(before)}; after epoch {last_epoch} {show(after)}")
+    return after["eao"] >= min_gain * before["eao"] and after["eao"] > 0
 
 
 if __name__ == "__main__":
