@@ -87,13 +87,16 @@ class SiamRPNTracker:
         s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
         x = get_subwindow(image, self.center_pos, cfg.instance_size, round(s_x), self.channel_average)
         cls, loc = self.backend.track(x, self.kernels)[:2]
-        score, boxes = self._decode(cls, loc)
-
-        s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
-                      _context_size(self.size[0] * scale_z, self.size[1] * scale_z, 0.5))
-        r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
-        penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
-        pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
+        # an untrained or diverged network can predict absurd log-sizes: their
+        # scores become NaN/inf here and are ranked last instead of winning argmax
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            score, boxes = self._decode(cls, loc)
+            s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
+                          _context_size(self.size[0] * scale_z, self.size[1] * scale_z, 0.5))
+            r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
+            penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
+            pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
+        pscore[~np.isfinite(pscore)] = -np.inf
         best = int(np.argmax(pscore))
 
         box = boxes[:, best] / scale_z

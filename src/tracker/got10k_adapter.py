@@ -1,0 +1,55 @@
+"""Run this project's trackers inside the ``got10k`` toolkit's experiments.
+
+    from src.tracker.got10k_adapter import Got10kTracker, offline_experiment_otb
+    tracker = Got10kTracker(build_tracker(cfg, MindSporeBackend(net)), name="siamrpn_alex_dw")
+    ExperimentGOT10k("data/GOT-10k", subset="val").run(tracker)   # or OTB, UAV123, NfS, ...
+
+got10k hands trackers RGB PIL images; the project's trackers take BGR numpy
+arrays as read by OpenCV, so the adapter converts. Known got10k 0.1.3 bugs
+worked around here without touching site-packages: it imports ``six``
+without declaring it (``six`` is in requirements.txt), and ``ExperimentOTB``
+always tries to download missing sequences (``offline_experiment_otb``
+builds one that does not). Its VOT report breaks on current NumPy; use
+``eval.py`` (this project's VOT toolkit) for VOT.
+"""
+import os
+
+import numpy as np
+from got10k.datasets import OTB
+from got10k.experiments import ExperimentOTB
+from got10k.trackers import Tracker
+
+
+def pil_to_bgr(image):
+    """RGB PIL image (or HxWx3 RGB array) -> contiguous BGR uint8 array."""
+    rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+class Got10kTracker(Tracker):
+    """got10k ``Tracker`` over a project tracker (``init(bgr, box)``, ``track(bgr) -> (box, score)``).
+
+    The project's trackers are deterministic, so got10k runs one repetition.
+    """
+
+    def __init__(self, tracker, name):
+        super().__init__(name=name, is_deterministic=True)
+        self.tracker = tracker
+
+    def init(self, image, box):
+        self.tracker.init(pil_to_bgr(image), [float(v) for v in box])
+
+    def update(self, image):
+        box, _ = self.tracker.track(pil_to_bgr(image))
+        return np.asarray(box[:4], dtype=np.float64)
+
+
+def offline_experiment_otb(root_dir, version=2015, result_dir="results", report_dir="reports"):
+    """``ExperimentOTB`` over a local copy only (got10k's constructor always downloads)."""
+    experiment = ExperimentOTB.__new__(ExperimentOTB)
+    experiment.dataset = OTB(root_dir, version, download=False)
+    experiment.result_dir = os.path.join(result_dir, "OTB" + str(version))
+    experiment.report_dir = os.path.join(report_dir, "OTB" + str(version))
+    experiment.nbins_iou = 21   # the values ExperimentOTB.__init__ sets
+    experiment.nbins_ce = 51
+    return experiment
