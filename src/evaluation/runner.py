@@ -9,8 +9,8 @@
 Both initialise from the ground truth as pysot does: a polygon becomes the
 axis-aligned box of the same area (``get_axis_aligned_bbox``) and the box
 ``[cx-(w-1)/2, cy-(h-1)/2, w, h]`` is passed to ``tracker.init``.
-The tracker is anything with ``init(image, box)`` and
-``track(image) -> (region, score)``.
+The tracker is anything with ``init(image, box)``, ``track(image) -> (box,
+score)`` and ``region()`` (what VOT scores: the box, or SiamMask's rotated box).
 """
 import time
 
@@ -39,7 +39,8 @@ def run_supervised(tracker, video, skip=5):
             tracker.init(image, init_rect_from_region(gt_poly))
             entries.append(VOT_INIT)
         else:
-            region, _ = tracker.track(image)
+            tracker.track(image)
+            region = tracker.region()
             if is_failure(region, gt_poly, bounds):
                 entries.append(VOT_FAILURE)
                 failures += 1

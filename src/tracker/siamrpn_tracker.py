@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import expit
 
 from ..models.anchors import score_size, tracking_anchors
-from .crop import get_subwindow
+from .crop import get_subwindow, round_half_up
 
 
 def _change(r):
@@ -36,12 +36,17 @@ def check_init_box(box, image_shape):
 class SiamRPNTracker:
     """``init(image, [x, y, w, h])``, then ``track(image) -> ([x, y, w, h], score)``.
 
-    Images are BGR uint8 HxWx3 arrays (grayscale HxW is expanded).
+    Images are BGR uint8 HxWx3 arrays (grayscale HxW is expanded). ``region()``
+    gives what the VOT protocol scores after a ``track`` call.
     """
+
+    # pysot rounds crop corners with floor(x + 0.5); SiamMask's code uses round()
+    crop_rounding = staticmethod(round_half_up)
 
     def __init__(self, backend, track_cfg, anchor_cfg):
         self.backend = backend
         self.cfg = track_cfg
+        self.stride = anchor_cfg.stride
         self.score_size = score_size(track_cfg.instance_size, track_cfg.exemplar_size,
                                      anchor_cfg.stride, track_cfg.base_size)
         hanning = np.hanning(self.score_size)
@@ -64,7 +69,8 @@ class SiamRPNTracker:
         self.size = np.array([w, h])
         s_z = round(_context_size(w, h, self.cfg.context_amount))
         self.channel_average = np.mean(image, axis=(0, 1))
-        z = get_subwindow(image, self.center_pos, self.cfg.exemplar_size, s_z, self.channel_average)
+        z = get_subwindow(image, self.center_pos, self.cfg.exemplar_size, s_z, self.channel_average,
+                          self.crop_rounding)
         self.kernels = self.backend.template(z)
 
     def _decode(self, cls, loc):
@@ -77,20 +83,25 @@ class SiamRPNTracker:
                           np.exp(delta[2]) * a[:, 2], np.exp(delta[3]) * a[:, 3]])
         return score, boxes
 
-    def track(self, image):
+    def _search(self, image):
+        """Crop, run the network, score and pick the best anchor.
+
+        Returns (outputs, best index, box [cx, cy, w, h] in the image before
+        clipping, foreground score of the best anchor, search-crop side).
+        """
         if self.kernels is None:
             raise RuntimeError("track() called before init()")
-        image = self._as_bgr(image)
         cfg = self.cfg
         s_z = _context_size(self.size[0], self.size[1], cfg.context_amount)
         scale_z = cfg.exemplar_size / s_z
-        s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
-        x = get_subwindow(image, self.center_pos, cfg.instance_size, round(s_x), self.channel_average)
-        cls, loc = self.backend.track(x, self.kernels)[:2]
+        s_x = round(s_z * (cfg.instance_size / cfg.exemplar_size))
+        x = get_subwindow(image, self.center_pos, cfg.instance_size, s_x, self.channel_average,
+                          self.crop_rounding)
+        outputs = self.backend.track(x, self.kernels)
         # an untrained or diverged network can predict absurd log-sizes: their
         # scores become NaN/inf here and are ranked last instead of winning argmax
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            score, boxes = self._decode(cls, loc)
+            score, boxes = self._decode(outputs[0], outputs[1])
             s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
                           _context_size(self.size[0] * scale_z, self.size[1] * scale_z, 0.5))
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
@@ -104,10 +115,28 @@ class SiamRPNTracker:
         cx, cy = box[0] + self.center_pos[0], box[1] + self.center_pos[1]
         width = self.size[0] * (1 - lr) + box[2] * lr
         height = self.size[1] * (1 - lr) + box[3] * lr
-        ih, iw = image.shape[:2]
-        cx, cy = max(0, min(cx, iw)), max(0, min(cy, ih))
-        width, height = max(10, min(width, iw)), max(10, min(height, ih))
-        self.center_pos = np.array([cx, cy])
-        self.size = np.array([width, height])
         self.last_best_index = best
-        return [cx - width / 2, cy - height / 2, width, height], float(score[best])
+        return outputs, best, np.array([cx, cy, width, height]), float(score[best]), s_x
+
+    def _update(self, box, image_shape):
+        """Clip the centre to the image and the size to [10, image side]; store the state."""
+        cx, cy, width, height = box
+        ih, iw = image_shape[:2]
+        self.center_pos = np.array([max(0, min(cx, iw)), max(0, min(cy, ih))])
+        self.size = np.array([max(10, min(width, iw)), max(10, min(height, ih))])
+
+    def track(self, image):
+        image = self._as_bgr(image)
+        _, _, box, score, _ = self._search(image)
+        self._update(box, image.shape)
+        return self.last_box, score
+
+    @property
+    def last_box(self):
+        """The current target box ``[x, y, w, h]``."""
+        (cx, cy), (width, height) = self.center_pos, self.size
+        return [cx - width / 2, cy - height / 2, width, height]
+
+    def region(self):
+        """The region to report for VOT after ``track``: the box (SiamMask: its rotated box)."""
+        return self.last_box
