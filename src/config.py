@@ -32,11 +32,12 @@ class AnchorConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = "siamrpn"            # siamrpn (siammask later)
-    backbone: str = "alexnet"
+    arch: str = "siamrpn"            # siamrpn | siammask
+    backbone: str = "alexnet"        # alexnet | resnet50 (SiamMask)
     width_mult: float = 1.0
     head: str = "depthwise"          # depthwise | upchannel
     feature_channels: int = 256
+    refine: bool = False             # SiamMask: build the refine module ("sharp" models)
     anchor: AnchorConfig = field(default_factory=AnchorConfig)
 
 
@@ -99,6 +100,7 @@ class TrainConfig:
     max_loss: float = 1e4           # steps with a larger (or non-finite) loss are skipped
     cls_weight: float = 1.0
     loc_weight: float = 1.2
+    mask_weight: float = 36.0       # SiamMask mask loss weight (unused by SiamRPN)
     thr_high: float = 0.6
     thr_low: float = 0.3
     pos_num: int = 16
@@ -123,6 +125,8 @@ class TrackConfig:
     penalty_k: float = 0.16
     window_influence: float = 0.40
     lr: float = 0.30
+    seg_thr: float = 0.30           # SiamMask: threshold on the sigmoid mask
+    out_size: int = 127             # SiamMask: side of the (refined) mask in the search crop
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 
 from src.config import load_config
 from src.models import build_model
-from src.models.siamrpn import SearchNet, TemplateNet
+from src.models.split import SearchNet, TemplateNet
 from src.tools.convert_pth import ConversionError, convert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,8 +3,9 @@
 
 def build_model(cfg):
     """The network named by ``cfg.model.arch``."""
+    from .siammask import SiamMask
     from .siamrpn import SiamRPN
-    archs = {"siamrpn": SiamRPN}
+    archs = {"siamrpn": SiamRPN, "siammask": SiamMask}
     if cfg.model.arch not in archs:
         raise ValueError(f"unknown model.arch '{cfg.model.arch}' (choose from {sorted(archs)})")
     return archs[cfg.model.arch](cfg.model)

@@ -1,8 +1,5 @@
-"""SiamRPN network and its tracker/export split.
-
-``SiamRPN`` holds the parameters; ``TemplateNet`` and ``SearchNet`` are thin
-cells over the same parameters for the two halves a tracker calls (and the two
-graphs that get exported). ``SiamRPN.construct(z, x)`` is the training forward.
+"""SiamRPN network: ``template(z)`` once per target, ``track(x, k_cls, k_loc)``
+per frame (run through the cells of split.py), ``construct(z, x)`` for training.
 """
 from mindspore import nn
 
@@ -25,25 +22,3 @@ class SiamRPN(nn.Cell):
     def construct(self, z, x):
         k_cls, k_loc = self.template(z)
         return self.track(x, k_cls, k_loc)
-
-
-class TemplateNet(nn.Cell):
-    """z (B, 3, 127, 127) -> (k_cls, k_loc): run once per target."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def construct(self, z):
-        return self.model.template(z)
-
-
-class SearchNet(nn.Cell):
-    """(x, k_cls, k_loc) -> (cls, loc): run every frame."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def construct(self, x, k_cls, k_loc):
-        return self.model.track(x, k_cls, k_loc)

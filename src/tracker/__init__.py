@@ -3,8 +3,10 @@
 
 def build_tracker(cfg, backend):
     """The tracker for ``cfg.model.arch`` over ``backend`` (see backends.py)."""
-    from .siamrpn_tracker import SiamRPNTracker
-    trackers = {"siamrpn": SiamRPNTracker}
-    if cfg.model.arch not in trackers:
-        raise ValueError(f"no tracker for model.arch '{cfg.model.arch}'")
-    return trackers[cfg.model.arch](backend, cfg.track, cfg.model.anchor)
+    if cfg.model.arch == "siamrpn":
+        from .siamrpn_tracker import SiamRPNTracker
+        return SiamRPNTracker(backend, cfg.track, cfg.model.anchor)
+    if cfg.model.arch == "siammask":
+        from .siammask_tracker import SiamMaskTracker
+        return SiamMaskTracker(backend, cfg.track, cfg.model.anchor, refine=cfg.model.refine)
+    raise ValueError(f"no tracker for model.arch '{cfg.model.arch}'")

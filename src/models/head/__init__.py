@@ -1,3 +1,4 @@
+from .mask import MaskCorr, Refine
 from .rpn import DepthwiseRPN, UpChannelRPN
 
 RPN_HEADS = {"depthwise": DepthwiseRPN, "upchannel": UpChannelRPN}

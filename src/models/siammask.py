@@ -1,0 +1,94 @@
+"""SiamMask (ResNet-50 to layer3, adjust, depthwise RPN, mask head, refine)
+and its tracker/export split.
+
+Same structure as foolwood/SiamMask ``experiments/siammask_sharp`` (``Custom``)
+and pysot ``siammask_r50_l3``; parameter names are pysot's (``backbone``,
+``neck``, ``rpn_head``, ``mask_head``, ``refine_head``).
+
+A tracker runs three graphs:
+
+* ``template(z) -> (k_cls, k_loc, k_mask)``: the three depthwise-correlation
+  kernels of the exemplar, once per target (``split.TemplateNet``);
+* ``track(x, k_cls, k_loc, k_mask) -> (cls, loc, mask, f0, f1, f2, corr)``
+  every frame (``split.SearchNet``): RPN outputs, the coarse 63x63 masks of
+  every position (3969 channels), the backbone features and the mask branch's
+  correlation feature that the refine module needs;
+* ``refine(p0, p1, p2, p3) -> (N, 16129)`` at the chosen score-map position
+  (``split.RefineNet``; "sharp" models only), fed by :func:`refine_inputs`.
+
+``construct(z, x) -> (cls, loc, mask)`` is the base-stage training forward.
+"""
+import numpy as np
+from mindspore import nn
+
+from .backbone import build_backbone
+from .head.mask import MASK_SIZE, MaskCorr, Refine
+from .head.rpn import DepthwiseRPN
+from .neck import AdjustAllLayer
+
+
+class SiamMask(nn.Cell):
+    def __init__(self, model_cfg):
+        super().__init__()
+        if model_cfg.backbone != "resnet50":
+            raise ValueError(f"model.arch 'siammask' needs model.backbone 'resnet50', got '{model_cfg.backbone}'")
+        if model_cfg.head != "depthwise":
+            raise ValueError(f"model.arch 'siammask' needs model.head 'depthwise', got '{model_cfg.head}'")
+        hidden = model_cfg.feature_channels
+        self.backbone = build_backbone(model_cfg)
+        self.neck = AdjustAllLayer(self.backbone.out_channels, hidden)
+        self.rpn_head = DepthwiseRPN(anchor_num=model_cfg.anchor.num, in_channels=hidden, hidden=hidden)
+        self.mask_head = MaskCorr(hidden, hidden, MASK_SIZE * MASK_SIZE)
+        self.has_refine = bool(model_cfg.refine)
+        if self.has_refine:
+            self.refine_head = Refine()
+
+    def features(self, x):
+        """x -> (f0, f1, f2, adjusted layer3 feature)."""
+        f0, f1, f2, f3 = self.backbone(x)
+        return f0, f1, f2, self.neck(f3)
+
+    def template(self, z):
+        zf = self.features(z)[3]
+        k_cls, k_loc = self.rpn_head.template(zf)
+        return k_cls, k_loc, self.mask_head.template(zf)
+
+    def track(self, x, k_cls, k_loc, k_mask):
+        f0, f1, f2, xf = self.features(x)
+        cls, loc = self.rpn_head.track(xf, k_cls, k_loc)
+        corr = self.mask_head.correlate(xf, k_mask)
+        mask = self.mask_head.head(corr)
+        return cls, loc, mask, f0, f1, f2, corr
+
+    def refine(self, p0, p1, p2, p3):
+        return self.refine_head(p0, p1, p2, p3)
+
+    def construct(self, z, x):
+        k_cls, k_loc, k_mask = self.template(z)
+        xf = self.features(x)[3]
+        cls, loc = self.rpn_head.track(xf, k_cls, k_loc)
+        return cls, loc, self.mask_head.track(xf, k_mask)
+
+
+
+def refine_inputs(f0, f1, f2, corr, y, x):
+    """Crops around score-map position (row ``y``, column ``x``) for the refine
+    module (numpy; SiamMask ``Refine.forward(..., test=True)``).
+
+    f0 (B, 64, 125, 125), f1 (B, 256, 63, 63), f2 (B, 512, 31, 31) and corr
+    (B, 256, 25, 25) are a 255 search crop's outputs. Returns float32 arrays
+    p0 (B, 64, 61, 61), p1 (B, 256, 31, 31), p2 (B, 512, 15, 15), p3 (B, 256, 1, 1).
+    """
+    y, x = int(y), int(x)
+
+    def crop(f, pad, step, size):
+        f = np.asarray(f, dtype=np.float32)
+        padded = np.pad(f, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        return np.ascontiguousarray(padded[:, :, step * y:step * y + size, step * x:step * x + size])
+
+    p0 = crop(f0, 16, 4, 61)
+    p1 = crop(f1, 8, 2, 31)
+    p2 = crop(f2, 4, 1, 15)
+    corr = np.asarray(corr, dtype=np.float32)
+    p3 = np.ascontiguousarray(corr[:, :, y, x].reshape(-1, corr.shape[1], 1, 1))
+    return p0, p1, p2, p3
