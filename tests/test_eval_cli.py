@@ -106,3 +106,23 @@ def test_bad_inputs_name_the_problem(workspace, tmp_path):
     assert proc.returncode != 0
     message = proc.stderr.strip().splitlines()[-1]
     assert "syn_test_0001" in message and "groundtruth.txt" in message and "7" in message
+
+
+def test_siammask_reports_rotated_boxes_on_vot(workspace, tmp_path):
+    """SiamMask runs under the VOT protocol and its result lines are 8-value polygons."""
+    from src.config import load_config
+    cfg = load_config(os.path.join(ROOT, "configs", "siammask_sharp.yaml"))
+    cfg = replace(cfg, **{"name": "tiny_mask"})
+    ms.set_seed(2)
+    ckpt = str(tmp_path / "tiny_mask_epoch001.ckpt")
+    save_checkpoint_atomic(build_model(cfg), ckpt, append_dict={"epoch": 1, "config": to_yaml(cfg)})
+    proc = run_eval("--ckpt", ckpt, "--dataset_path", str(workspace / "data" / "test" / "VOTSYN"),
+                    "--dataset_name", "VOTSYN", "--eao_range", "5", "16", "--results_dir", str(tmp_path / "r"),
+                    "--filename", str(tmp_path / "eval.json"), "--plots", "False")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = (tmp_path / "r" / "VOTSYN" / "tiny_mask" / "baseline" / "syn_test_0000" /
+             "syn_test_0000_001.txt").read_text().splitlines()
+    assert lines[0] == "1" and len(lines) == 16
+    regions = [line.split(",") for line in lines if "," in line]
+    assert regions and all(len(r) == 8 for r in regions)
+    assert json.loads((tmp_path / "eval.json").read_text())["config"] == "tiny_mask"
