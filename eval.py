@@ -1,13 +1,21 @@
-"""Evaluate trackers on VOT / OTB / GOT-10k / LaSOT and write eval.json.
+"""Evaluate trackers on VOT / OTB / GOT-10k / LaSOT / DAVIS and write eval.json.
 
     python eval.py --ckpt CKPT --dataset_path DATA/VOT2018 --dataset_name VOT2018 --filename eval.json
     python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
     python eval.py --score_only --results_dir results --dataset_path ... --dataset_name ... [--tracker_names A B]
+    python eval.py --ckpt SIAMMASK_CKPT --dataset_path DATA/DAVIS --dataset_name DAVIS2016 \
+        --track.penalty_k 0.04 --track.window_influence 0.4 --track.lr 1.0 --track.seg_thr 0.35
 
 The experiment config comes from the checkpoint (train.py and convert_pth
 store it) unless --config is given; dotted overrides (--track.penalty_k 0.2)
 apply on top. Result files go to <results_dir>/<dataset_name>/<tracker>/ in
 the official layouts; an interrupted run resumes where it stopped.
+
+DAVIS-like names (DAVIS2016, DAVIS2017, DAVISSYN, ...) run video object
+segmentation: a mask tracker (SiamMask) starts from each object's first-frame
+mask box, writes <tracker>/<seq>/<frame>.png per frame and is scored with
+DAVIS's J (region IoU) and F (boundary F-measure): mean, recall and decay.
+SiamMask's DAVIS hyperparameters are the overrides shown above.
 """
 import argparse
 import glob
@@ -21,9 +29,11 @@ from src.utils import str2bool
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Evaluate Siamese trackers (VOT / OTB / GOT-10k / LaSOT)")
+    p = argparse.ArgumentParser(description="Evaluate Siamese trackers (VOT / OTB / GOT-10k / LaSOT / DAVIS)")
     p.add_argument("--dataset_path", required=True, help="dataset root, e.g. testing_dataset/VOT2018")
-    p.add_argument("--dataset_name", required=True, help="VOT2016..VOT2019 (or VOT-like), OTB100, GOT10k-val, LaSOT")
+    p.add_argument("--dataset_name", required=True,
+                   help="VOT2016..VOT2019 (or VOT-like), OTB100, GOT10k-val, LaSOT, "
+                        "DAVIS2016/DAVIS2017 (or DAVIS-like)")
     p.add_argument("--filename", default="eval.json", help="where to write the evaluation record")
     p.add_argument("--results_dir", default="./results", help="root of the result files")
     p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")
@@ -94,6 +104,10 @@ def evaluate_checkpoint(args, ckpt, tracker_name, overrides, dataset, protocol, 
 
     cfg, net = load_model(args, ckpt, overrides)
     backend = MindSporeBackend(net)
+    if protocol == "vos" and not evaluate.produces_masks(build_tracker(cfg, backend)):
+        raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "
+                         f"segmentation masks (J/F): evaluate a SiamMask model (model.arch siammask, "
+                         f"e.g. configs/siammask_sharp.yaml)")
     name = tracker_name or cfg.name
     fps = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir, name)
     scores = evaluate.score(dataset, protocol, results_dir, [name], args.eao_range)
@@ -149,7 +163,7 @@ def main(argv=None):
                 ranking = sorted(records, key=lambda n: -(records[n]["all_videos"][key] or 0))
                 record = {"dataset": dataset.name, "sweep": {n: records[n]["all_videos"] for n in ranking},
                           "ranked_by": key, "best": records[ranking[0]], "software": evaluate.software_versions()}
-        print(evaluate.format_table(protocol, scores))
+        print(evaluate.format_table(protocol, scores, args.dataset_name))
         if args.plots:
             evaluate.write_plots(protocol, scores, out_dir, args.dataset_name)
         evaluate.write_json(args.filename, record)

@@ -132,6 +132,33 @@ def test_vot_and_otb_test_sets(dataset):
             assert min(poly[1::2]) <= y + 1e-3 and y + h <= max(poly[1::2]) + 1e-3
 
 
+def test_davis_test_set(dataset):
+    """DAVISSYN: DAVIS 2016 layout over the same frames, 0/255 masks of the visible target."""
+    davis, vot, otb = dataset / "test" / "DAVISSYN", dataset / "test" / "VOTSYN", dataset / "test" / "OTBSYN"
+    assert sorted(p.name for p in davis.iterdir()) == ["Annotations", "ImageSets", "JPEGImages"]
+    names = (davis / "ImageSets" / "2016" / "val.txt").read_text().split()
+    assert names == (vot / "list.txt").read_text().split()
+    assert sorted(p.name for p in (davis / "JPEGImages" / "480p").iterdir()) == names
+    assert sorted(p.name for p in (davis / "Annotations" / "480p").iterdir()) == names
+    for name in names:
+        frames = sorted((davis / "JPEGImages" / "480p" / name).iterdir())
+        masks = sorted((davis / "Annotations" / "480p" / name).iterdir())
+        assert [f.name for f in frames] == [f"{t:05d}.jpg" for t in range(12)]
+        assert [m.name for m in masks] == [f"{t:05d}.png" for t in range(12)]
+        rects = [[float(v) for v in line.split(",")]
+                 for line in (otb / name / "groundtruth_rect.txt").read_text().splitlines()]
+        for t, (frame, mask_path, (x, y, w, h)) in enumerate(zip(frames, masks, rects), start=1):
+            assert frame.read_bytes() == (vot / name / "color" / f"{t:08d}.jpg").read_bytes()
+            mask = cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED)
+            assert mask.shape == (240, 320) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+            ys, xs = np.nonzero(mask)
+            if t == 1:
+                assert xs.size > 0               # the tracker starts from the first mask
+            if xs.size:  # the visible mask lies inside the whole shape's box (pixel centres)
+                assert x - 1 <= xs.min() and xs.max() <= x + w + 1
+                assert y - 1 <= ys.min() and ys.max() <= y + h + 1
+
+
 def test_existing_output_needs_overwrite(tmp_path, capsys):
     tiny = dict(train_videos=1, train_frames=2, val_videos=1, test_videos=1, test_frames=2)
     synthetic.generate(tmp_path, **tiny)

@@ -15,10 +15,13 @@ Layout under ``--out DIR``::
     val/syn/crop511/...  and  val/syn/val.json                 (same layout)
     test/VOTSYN/list.txt, VOTSYN.json, <seq>/color/%08d.jpg, <seq>/groundtruth.txt
     test/OTBSYN/OTBSYN.json, <seq>/img/%04d.jpg, <seq>/groundtruth_rect.txt
+    test/DAVISSYN/ImageSets/2016/val.txt, JPEGImages/480p/<seq>/%05d.jpg,
+                  Annotations/480p/<seq>/%05d.png   visible-target mask, 0/255 (DAVIS 2016)
 
 Coordinates follow OpenCV/pysot (pixel centres on integer coordinates). Boxes
 are the tight box of the whole target shape, occluded parts included; VOT
 polygons are the shape's rotated bounding rectangle; masks are the visible part.
+The three test sets show the same scenes with the same JPEG bytes.
 
 Each video draws from its own Generator seeded with (seed, split, index), so it
 is reproducible on its own, and equal arguments give byte-identical files. Each
@@ -391,8 +394,13 @@ def _tags(polys, fractions, pan):
 
 
 def write_test_part(root, n_videos, n_frames, seed, frame_size=FRAME_SIZE, progress=False):
-    """VOTSYN and OTBSYN under ``root``: the same scenes, the same JPEG bytes."""
-    vot, otb = root / "VOTSYN", root / "OTBSYN"
+    """VOTSYN, OTBSYN and DAVISSYN under ``root``: the same scenes, the same JPEG bytes.
+
+    DAVISSYN is a DAVIS 2016-style video object segmentation set: frames
+    ``%05d.jpg`` from 0 and one 0/255 PNG per frame with the target's visible
+    mask (empty while it is fully hidden).
+    """
+    vot, otb, davis = root / "VOTSYN", root / "OTBSYN", root / "DAVISSYN"
     vot_meta, otb_meta = {}, {}
     for v in _progress(range(n_videos), "test", progress):
         name = f"syn_test_{v:04d}"
@@ -401,12 +409,18 @@ def write_test_part(root, n_videos, n_frames, seed, frame_size=FRAME_SIZE, progr
         target = scene.objects[scene.targets[0]]
         (vot / name / "color").mkdir(parents=True)
         (otb / name / "img").mkdir(parents=True)
+        davis_frames = davis / "JPEGImages" / "480p" / name
+        davis_masks = davis / "Annotations" / "480p" / name
+        davis_frames.mkdir(parents=True)
+        davis_masks.mkdir(parents=True)
         polys, rects, fractions = [], [], []
         for t in range(n_frames):
-            frame, _, (fraction,) = render_frame(scene, t)
+            frame, (visible,), (fraction,) = render_frame(scene, t)
             data = _jpeg(frame)
             (vot / name / "color" / f"{t + 1:08d}.jpg").write_bytes(data)
             (otb / name / "img" / f"{t + 1:04d}.jpg").write_bytes(data)
+            (davis_frames / f"{t:05d}.jpg").write_bytes(data)
+            (davis_masks / f"{t:05d}.png").write_bytes(_encode(".png", visible.astype(np.uint8) * 255, []))
             polys.append([round(float(c), 4) for c in target.rotated_rect(t).ravel()])
             x1, y1, x2, y2 = target.box(t)
             rects.append([round(float(c), 4) for c in (x1, y1, x2 - x1, y2 - y1)])
@@ -425,6 +439,8 @@ def write_test_part(root, n_videos, n_frames, seed, frame_size=FRAME_SIZE, progr
                           "img_names": [f"{name}/img/{t + 1:04d}.jpg" for t in range(n_frames)],
                           "gt_rect": rects, "attr": []}
     (vot / "list.txt").write_text("".join(f"{name}\n" for name in vot_meta))
+    (davis / "ImageSets" / "2016").mkdir(parents=True)
+    (davis / "ImageSets" / "2016" / "val.txt").write_text("".join(f"{name}\n" for name in vot_meta))
     _write_json(vot / "VOTSYN.json", vot_meta)
     _write_json(otb / "OTBSYN.json", otb_meta)
 

@@ -26,6 +26,14 @@ Layouts (``root`` is the dataset directory):
 * LaSOT: ``<root>/LaSOT.json`` (pysot, with ``absent``), else
   ``<class>/<seq>/img/*.jpg``, ``groundtruth.txt``, ``full_occlusion.txt``,
   ``out_of_view.txt``; sequences from ``testing_set.txt`` or all class folders.
+* DAVIS (``DAVIS2016``, ``DAVIS2017``, any ``DAVIS...`` name; video object
+  segmentation): ``<root>/JPEGImages/480p/<seq>/%05d.jpg`` and
+  ``<root>/Annotations/480p/<seq>/%05d.png``; sequences from
+  ``ImageSets/<year>/val.txt`` (``train.txt`` / ``test-dev.txt`` for names
+  ending in ``-train`` / ``-test-dev``), else ``list.txt``, else DAVIS 2016's
+  own ``ImageSets/480p/val.txt`` (frame-pair lines), else (names without a
+  year, e.g. ``DAVISSYN``) the only ``ImageSets/*/<split>.txt``. See
+  ``DavisVideo`` for how masks are read.
 """
 import json
 import os
@@ -35,6 +43,7 @@ import cv2
 import numpy as np
 
 from .geometry import poly_to_minmax_rect
+from .results import read_label_png
 
 VOT_TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -436,9 +445,209 @@ def _lasot_raw_videos(root, image_sizes):
     return videos
 
 
+# ------------------------------------------------------------- DAVIS (VOS)
+DAVIS_VOID = 255
+
+
+class DavisVideo(Video):
+    """A DAVIS sequence: frames, one annotation PNG per frame and the target objects.
+
+    Extra attributes: ``anno_names`` (annotation PNG per frame, or only the
+    first frame's for test splits), ``multi_object`` and ``object_ids``.
+
+    * Single-object (DAVIS 2016, and any dataset whose annotations are 0/255):
+      every non-zero pixel is the object (as SiamMask reads DAVIS 2016, which
+      also merges the objects of DAVIS 2017-style palette annotations);
+      ``object_ids == [1]``.
+    * Multi-object (DAVIS 2017; palette PNGs of object ids): ``object_ids`` are
+      the ids in the first-frame annotation; the void label 255 counts as
+      background (the DAVIS semi-supervised evaluation does the same).
+
+    ``gt`` is empty and ``init_rect`` None: trackers start from ``init_boxes``.
+    """
+
+    def __init__(self, name, img_names, anno_names, multi_object, object_ids, image_size=None):
+        self.anno_names = [os.path.abspath(p) for p in anno_names]
+        self.multi_object = bool(multi_object)
+        self.object_ids = [int(i) for i in object_ids]
+        self._init_boxes = None
+        super().__init__(name, img_names, np.zeros((0, 4)), init_rect=None, image_size=image_size)
+
+    @property
+    def fully_annotated(self):
+        """False for test splits, where only the first frame's annotation is public."""
+        return len(self.anno_names) == len(self.img_names)
+
+    def frame_stem(self, index):
+        """File name of frame ``index`` without extension (``00000``): the result mask's name."""
+        return os.path.splitext(os.path.basename(self.img_names[index]))[0]
+
+    def target_name(self, object_id):
+        """``<seq>`` for single-object sequences, DAVIS 2017's ``<seq>_<id>`` otherwise."""
+        return f"{self.name}_{object_id}" if self.multi_object else self.name
+
+    def read_label(self, index):
+        """Annotation of frame ``index`` as (H, W) uint8: 0/1 (single object) or object ids (void -> 0)."""
+        path = self.anno_names[index]
+        if not os.path.isfile(path):
+            raise DatasetError(f"{self.name}: missing annotation file {path} (frame {index + 1})")
+        try:
+            labels = read_label_png(path)
+        except ValueError as e:
+            raise DatasetError(f"{self.name}: {path}: {e}") from None
+        if labels is None:
+            raise DatasetError(f"{self.name}: unreadable annotation {path} (frame {index + 1})")
+        if (labels.shape[1], labels.shape[0]) != self.image_size:
+            raise DatasetError(f"{self.name}: annotation {path} is {labels.shape[1]}x{labels.shape[0]} "
+                               f"but the frames are {self.width}x{self.height}")
+        if not self.multi_object:
+            return (labels > 0).astype(np.uint8)
+        labels = labels.copy()
+        labels[labels == DAVIS_VOID] = 0
+        return labels
+
+    def object_masks(self, index):
+        """{object id: bool (H, W) mask} of frame ``index``."""
+        labels = self.read_label(index)
+        return {k: (labels == k if self.multi_object else labels > 0) for k in self.object_ids}
+
+    @property
+    def init_boxes(self):
+        """{object id: [x, y, w, h]}: ``cv2.boundingRect`` of the object's first-frame mask."""
+        if self._init_boxes is None:
+            self._init_boxes = {k: [float(v) for v in cv2.boundingRect(m.astype(np.uint8))]
+                                for k, m in self.object_masks(0).items()}
+        return self._init_boxes
+
+
+def _davis_split(name):
+    """'val', 'train' or 'test-dev' from the dataset name's suffix (DAVIS2017-test-dev); val by default."""
+    key = re.sub(r"[-_ ]", "", name.lower())
+    if key.endswith("testdev"):
+        return "test-dev"
+    return "train" if key.endswith("train") else "val"
+
+
+def _davis_sequences(root, name):
+    """Sequence names from the first list that exists (see the module docstring for the order)."""
+    split = _davis_split(name)
+    year = re.search(r"(20\d\d)", name)
+    sets_dir = os.path.join(root, "ImageSets")
+    expected = os.path.join(sets_dir, year.group(1) if year else "<year>", f"{split}.txt")
+    candidates = [expected] if year else []
+    candidates += [os.path.join(root, "list.txt"), os.path.join(sets_dir, "480p", f"{split}.txt")]
+    found = [p for p in candidates if os.path.isfile(p)]
+    if not found and not year:
+        found = sorted(p for p in (os.path.join(sets_dir, d, f"{split}.txt")
+                                   for d in (os.listdir(sets_dir) if os.path.isdir(sets_dir) else []))
+                       if os.path.isfile(p))
+        if len(found) > 1:
+            raise DatasetError(f"{name}: several sequence lists ({', '.join(found)}): put the year in "
+                               f"the dataset name, e.g. DAVIS2017")
+    if not found:
+        raise DatasetError(f"{name}: missing sequence list {expected} (or {os.path.join(root, 'list.txt')})")
+    seqs = []
+    for line in _read_list(found[0], name):
+        # DAVIS 2016's ImageSets/480p lists frame pairs: /JPEGImages/480p/<seq>/00000.jpg /Annotations/...
+        seq = line.split()[0].strip("/").split("/")[-2] if "/" in line else line
+        if seq not in seqs:
+            seqs.append(seq)
+    if not seqs:
+        raise DatasetError(f"{name}: {found[0]} lists no sequences")
+    return seqs
+
+
+def _image_size(path):
+    """(w, h) from an image file's header (no decoding), or None when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, SyntaxError):
+        return None
+
+
+def _check_davis_sizes(seq, files, annos):
+    """All frames and annotations must have the first frame's size; returns it as (w, h)."""
+    size = None
+    for what, paths in (("image", files), ("annotation", annos)):
+        for k, path in enumerate(paths, start=1):
+            other = _image_size(path)
+            if other is None:
+                raise DatasetError(f"{seq}: unreadable {what} {path} (frame {k})")
+            if size is None:
+                size = other
+            elif other != size:
+                raise DatasetError(f"{seq}: {what} {path} is {other[0]}x{other[1]} but frame 1 "
+                                   f"({files[0]}) is {size[0]}x{size[1]}")
+    return size
+
+
+def _davis_files(root, seq, test_split):
+    """Frame and annotation paths of one sequence, checked against each other."""
+    frame_dir = os.path.join(root, "JPEGImages", "480p", seq)
+    anno_dir = os.path.join(root, "Annotations", "480p", seq)
+    files = list_frames(frame_dir, seq)
+    if not files:
+        raise DatasetError(f"{seq}: no frames in {frame_dir}")
+    missing = _first_missing_frame(files, len(files))
+    if missing is not None and missing < files[-1]:
+        raise DatasetError(f"{seq}: missing frame file {missing}")
+    if not os.path.isdir(anno_dir):
+        raise DatasetError(f"{seq}: missing annotation directory {anno_dir}")
+    stems = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    annos = [os.path.join(anno_dir, f"{stem}.png") for stem in stems]
+    orphans = sorted(set(n for n in os.listdir(anno_dir) if n.lower().endswith(".png"))
+                     - {os.path.basename(a) for a in annos})
+    if orphans:
+        raise DatasetError(f"{seq}: annotation {os.path.join(anno_dir, orphans[0])} has no frame in {frame_dir}")
+    if test_split:          # DAVIS test-dev: only the first frame is annotated
+        annos = annos[:1]
+    for k, path in enumerate(annos):
+        if not os.path.isfile(path):
+            raise DatasetError(f"{seq}: missing annotation file {path} (frame {k + 1} of {len(files)})")
+    return files, annos
+
+
+def _davis_videos(root, name):
+    """DAVIS sequences, single-object for DAVIS2016, else as the annotations say.
+
+    Names with 2016 are single-object (SiamMask's DAVIS 2016 protocol, also on
+    DAVIS 2017's multi-object PNGs); other datasets are multi-object when a
+    first-frame annotation holds a value other than 0 and 255 (object ids, as
+    every DAVIS 2017 sequence does), else single-object (0/255 masks).
+    """
+    year = re.search(r"(20\d\d)", name)
+    test_split = _davis_split(name) == "test-dev"
+    raw = []
+    for seq in _davis_sequences(root, name):
+        files, annos = _davis_files(root, seq, test_split)
+        size = _check_davis_sizes(seq, files, annos)
+        try:
+            first = read_label_png(annos[0])
+        except ValueError as e:
+            raise DatasetError(f"{seq}: {annos[0]}: {e}") from None
+        if first is None:
+            raise DatasetError(f"{seq}: unreadable annotation {annos[0]} (frame 1)")
+        raw.append((seq, files, annos, size, first))
+    multi = not (year and year.group(1) == "2016") and \
+        any(set(np.unique(first).tolist()) - {0, DAVIS_VOID} for *_, first in raw)
+    videos = []
+    for seq, files, annos, size, first in raw:
+        if multi:
+            ids = [int(i) for i in np.unique(first) if i not in (0, DAVIS_VOID)]
+        else:
+            ids = [1] if first.any() else []
+        if not ids:
+            raise DatasetError(f"{seq}: no object in the first-frame annotation {annos[0]}")
+        videos.append(DavisVideo(seq, files, annos, multi, ids, size))
+    return videos
+
+
 # ---------------------------------------------------------------------- entry
 def dataset_kind(name):
-    """'vot', 'otb', 'got10k' or 'lasot' from a dataset name (VOTSYN is VOT-like, OTBSYN OTB-like)."""
+    """'vot', 'otb', 'got10k', 'lasot' or 'davis' from a dataset name (VOTSYN is VOT-like, OTBSYN
+    OTB-like, DAVISSYN DAVIS-like)."""
     key = name.upper().replace("-", "").replace("_", "")
     if key.startswith("VOT") and "LT" not in key:
         return "vot"
@@ -448,8 +657,11 @@ def dataset_kind(name):
         return "got10k"
     if key.startswith("LASOT"):
         return "lasot"
+    if key.startswith("DAVIS"):
+        return "davis"
     raise DatasetError(f"unknown dataset name {name!r}: expected VOT20xx (or VOT-like), OTB100/OTB2015/"
-                       f"OTB50 (or OTB-like), GOT10k-val, GOT10k-test or LaSOT; or pass kind=")
+                       f"OTB50 (or OTB-like), GOT10k-val, GOT10k-test, LaSOT or DAVIS2016/DAVIS2017 "
+                       f"(or DAVIS-like); or pass kind=")
 
 
 def _find_json(root, name):
@@ -478,6 +690,8 @@ def load_dataset(name, root, kind=None, image_sizes=None):
         videos = _otb_raw_videos(root, image_sizes)
     elif kind == "got10k":
         videos = _got10k_videos(root, name.lower().endswith("test"), image_sizes)
+    elif kind == "davis":
+        videos = _davis_videos(root, name)
     else:
         videos = _lasot_raw_videos(root, image_sizes)
     return Dataset(name, root, kind, videos)

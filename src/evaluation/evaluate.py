@@ -2,9 +2,11 @@
 
 The protocol follows the dataset: VOT names run the supervised protocol and
 report accuracy/robustness/EAO; OTB/LaSOT-like names run one pass and report
-success AUC / precision; GOT-10k reports AO / SR. Result files go to
-``<results_dir>/<dataset>/<tracker>/`` in the official layouts, so the
-official toolkits can score them too.
+success AUC / precision; GOT-10k reports AO / SR; DAVIS-like names run the
+semi-supervised video object segmentation protocol (one pass per object from
+its first-frame mask, a mask per frame) and report DAVIS's J and F
+(``vos_metrics``). Result files go to ``<results_dir>/<dataset>/<tracker>/``
+in the official layouts, so the official toolkits can score them too.
 """
 import json
 import os
@@ -14,16 +16,24 @@ import time
 
 import numpy as np
 
-from . import report, results
+from . import report, results, vos_metrics
 from .datasets import dataset_kind
 from .runner import run_one_pass, run_supervised
 
-MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao"}
+MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao", "vos": "J&F-Mean"}
+PROTOCOL_NAMES = {"vot": "VOT supervised (baseline)", "ope": "one-pass (OPE)", "got10k": "GOT-10k one-pass",
+                  "vos": "DAVIS semi-supervised video object segmentation (J & F)"}
 
 
 def protocol_of(dataset_name):
-    """'vot', 'ope' or 'got10k' for a dataset name."""
-    return {"vot": "vot", "otb": "ope", "lasot": "ope", "got10k": "got10k"}[dataset_kind(dataset_name)]
+    """'vot', 'ope', 'got10k' or 'vos' for a dataset name."""
+    return {"vot": "vot", "otb": "ope", "lasot": "ope", "got10k": "got10k",
+            "davis": "vos"}[dataset_kind(dataset_name)]
+
+
+def produces_masks(tracker):
+    """True for trackers that output a segmentation mask per frame (``last_mask``, e.g. SiamMask)."""
+    return hasattr(tracker, "last_mask")
 
 
 def _progress(iterable, desc, total):
@@ -54,6 +64,71 @@ def _result_path(kind, results_dir, tracker, seq):
             "got10k": results.got10k_result_path}[kind](results_dir, tracker, seq)
 
 
+def run_vos(make_tracker, video):
+    """One pass per object of a DAVIS sequence; returns (label image per frame, seconds per frame).
+
+    Every object gets its own tracker (``make_tracker()``), initialised on
+    frame 0 from the bounding box of its first-frame mask with SiamMask's
+    ``track_vos`` convention (``cv2.boundingRect`` ``x, y, w, h``, centre
+    ``x + w/2, y + h/2``); frame 0's output is the given annotation. Later
+    frames take each tracker's ``last_mask``. Single-object labels are 0/255;
+    multi-object labels are object ids, where masks overlap the object tracked
+    with the higher score in that frame wins. Times are per frame, all objects.
+    """
+    trackers = {k: make_tracker() for k in video.object_ids}
+    for tracker in trackers.values():
+        if not produces_masks(tracker):
+            raise ValueError(f"{type(tracker).__name__} produces no masks; video object segmentation "
+                             f"({video.name}) needs a mask tracker such as SiamMask")
+    fg = None if video.multi_object else 255
+    labels, times = [], []
+    for idx in range(len(video)):
+        image = video.read_frame(idx)
+        if idx == 0:
+            first = video.read_label(0)
+            tic = time.perf_counter()
+            for k, tracker in trackers.items():
+                x, y, w, h = video.init_boxes[k]
+                # [x + 0.5, y + 0.5, w, h] puts the tracker's centre (x' + (w - 1)/2) at x + w/2
+                tracker.init(image, [x + 0.5, y + 0.5, w, h])
+            if fg is not None:
+                frame_labels = (first > 0).astype(np.uint8) * fg
+            else:
+                frame_labels = np.where(np.isin(first, video.object_ids), first, 0).astype(np.uint8)
+        else:
+            tic = time.perf_counter()
+            masks, scores = {}, {}
+            for k, tracker in trackers.items():
+                _, scores[k] = tracker.track(image)
+                masks[k] = np.asarray(tracker.last_mask) > 0
+            frame_labels = np.zeros(image.shape[:2], np.uint8)
+            # paint in ascending score order so the most confident object ends on top
+            for k in sorted(masks, key=lambda k: float(scores[k])):
+                frame_labels[masks[k]] = fg if fg is not None else k
+        times.append(time.perf_counter() - tic)
+        labels.append(frame_labels)
+    return labels, times
+
+
+def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name):
+    """``run_dataset`` for VOS: mask PNGs per sequence folder, each folder written as a whole."""
+    fps = {}
+    bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
+    for video in bar:
+        result_dir = results.vos_result_dir(results_dir, tracker_name, video.name)
+        stems = [video.frame_stem(i) for i in range(len(video))]
+        if results.is_complete_vos(result_dir, video.name, stems):
+            fps[video.name] = _fps(results.read_times(results.vos_time_path(result_dir, video.name)))
+            continue
+        labels, times = run_vos(make_tracker, video)
+        times = [float("{:.6f}".format(t)) for t in times]   # as stored, so a resumed run agrees
+        results.write_vos_result(result_dir, video.name, stems, labels, times, palette=video.multi_object)
+        fps[video.name] = _fps(times)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(seq=video.name, fps=f"{fps[video.name]:.1f}")
+    return fps
+
+
 def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
     """Run every sequence whose result files are not complete yet; returns {seq: fps}.
 
@@ -61,6 +136,8 @@ def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
     after its time file, so a killed run resumes at the first unfinished
     sequence and a complete-looking file is always complete.
     """
+    if kind == "vos":
+        return run_vos_dataset(make_tracker, dataset, results_dir, tracker_name)
     fps = {}
     bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
     for video in bar:
@@ -91,23 +168,30 @@ def score(dataset, kind, results_dir, tracker_names, eao_range=None):
         return report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
     if kind == "got10k":
         return report.score_got10k(dataset, results_dir, tracker_names)
+    if kind == "vos":
+        return vos_metrics.score_vos(dataset, results_dir, tracker_names)
     return report.score_ope(dataset, results_dir, tracker_names)
 
 
-def format_table(kind, scores):
+def format_table(kind, scores, dataset_name=""):
+    if kind == "vos":
+        return vos_metrics.format_vos_table(scores, dataset_name)
     return {"vot": report.format_vot_table, "ope": report.format_ope_table,
             "got10k": report.format_got10k_table}[kind](scores)
 
 
 def write_plots(kind, scores, out_dir, dataset_name):
+    """EAO curves (VOT), success/precision plots (OPE, GOT-10k); VOS has only tables."""
     if kind == "vot":
         report.plot_eao_curve(scores, os.path.join(out_dir, f"eao_{dataset_name}.png"), dataset_name)
-    else:
+    elif kind != "vos":
         report.plot_ope_curves(scores, out_dir, dataset_name)
 
 
 def summarise(kind, tracker_scores, fps=None):
     """The eval.json view of one tracker: per-video and all-video numbers."""
+    if kind == "vos":
+        return _summarise_vos(tracker_scores, fps)
     per_video = {}
     for name, v in tracker_scores["per_video"].items():
         if kind == "vot":
@@ -129,6 +213,20 @@ def summarise(kind, tracker_scores, fps=None):
     if fps:
         valid = [f for f in fps.values() if f]
         all_videos["mean_fps"] = float(np.mean(valid)) if valid else None
+    return per_video, all_videos
+
+
+def _summarise_vos(tracker_scores, fps=None):
+    """Per target (``<seq>`` or ``<seq>_<id>``) the DAVIS measures and fps; all_videos = DAVIS's table."""
+    per_video = {}
+    for name, v in tracker_scores["per_video"].items():
+        entry = {k: v[k] for k in ("sequence", "object_id", *vos_metrics.MEASURES, "frames")}
+        entry["fps"] = fps.get(v["sequence"]) if fps is not None else v.get("fps")
+        per_video[name] = entry
+    all_videos = {k: tracker_scores[k] for k in (*vos_metrics.MEASURES, "num_objects", "num_sequences")}
+    seq_fps = {v["sequence"]: v["fps"] for v in per_video.values()}
+    valid = [f for f in seq_fps.values() if f]
+    all_videos["mean_fps"] = float(np.mean(valid)) if valid else None
     return per_video, all_videos
 
 
@@ -170,11 +268,11 @@ def _jsonable(obj):
 
 def eval_record(kind, dataset, tracker_name, scores, fps, extra):
     per_video, all_videos = summarise(kind, scores[tracker_name], fps)
-    return {"dataset": dataset.name, "protocol": {"vot": "VOT supervised (baseline)", "ope": "one-pass (OPE)",
-                                                  "got10k": "GOT-10k one-pass"}[kind],
+    return {"dataset": dataset.name, "protocol": PROTOCOL_NAMES[kind],
             "tracker": tracker_name, **extra, "per_video": per_video, "all_videos": all_videos,
             "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-__all__ = ["MAIN_METRIC", "protocol_of", "run_dataset", "score", "format_table", "write_plots",
-           "summarise", "eval_record", "write_json", "software_versions"]
+__all__ = ["MAIN_METRIC", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
+           "run_dataset", "score", "format_table", "write_plots", "summarise", "eval_record", "write_json",
+           "software_versions"]

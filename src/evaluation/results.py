@@ -9,17 +9,27 @@ Layouts under a dataset's results directory ``<results>/<dataset>`` (pysot's
 * OPE (OTB, LaSOT, ...): ``<tracker>/<seq>.txt``, ``','.join(str(v))`` per frame.
 * GOT-10k: ``<tracker>/<seq>/<seq>_001.txt`` (as OPE) and ``<seq>_time.txt``
   (``"{:.6f}"`` seconds per frame), as pysot tools/test.py writes them.
+* VOS (DAVIS): ``<tracker>/<seq>/<frame>.png`` per frame, named like the frame
+  image (``00000.png``, ...), as the DAVIS evaluation and SiamMask's
+  ``--save_mask`` write them: single-object sequences as 0/255 grayscale,
+  multi-object ones as palette PNGs holding the object ids; plus
+  ``<seq>_time.txt`` (seconds per frame, all objects).
 
 Writers go through a hidden temp file in the target directory and
 ``os.replace``, so an interrupted run leaves either the old file or a complete
 new one; ``is_complete`` lets a resumed evaluation skip finished sequences.
+A VOS sequence folder is built as a hidden temp folder beside it and renamed
+into place once every mask and the time file are written.
 """
 import contextlib
 import glob
 import os
 import re
+import shutil
 import tempfile
+import uuid
 
+import cv2
 import numpy as np
 
 from .region import vot_float2str
@@ -188,3 +198,142 @@ def got10k_result_files(results_dir, tracker, seq):
     """All repetition files ``<seq>_NNN.txt`` of a GOT-10k sequence (got10k ``report`` globs them all)."""
     seq_dir = glob.escape(os.path.join(results_dir, tracker, seq))
     return sorted(glob.glob(os.path.join(seq_dir, glob.escape(seq) + "_[0-9]*.txt")))
+
+
+# ------------------------------------------------------------ VOS mask results
+def vos_result_dir(results_dir, tracker, seq):
+    return os.path.join(results_dir, tracker, seq)
+
+
+def vos_mask_path(result_dir, stem):
+    return os.path.join(result_dir, f"{stem}.png")
+
+
+def vos_time_path(result_dir, seq):
+    return os.path.join(result_dir, f"{seq}_time.txt")
+
+
+def davis_palette():
+    """The DAVIS / PASCAL VOC colour map: 256 RGB triplets (1 dark red, 2 green, ...)."""
+    palette = np.zeros((256, 3), np.uint8)
+    for i in range(256):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette[i] = (r, g, b)
+    return palette
+
+
+def encode_mask_png(labels, palette=False):
+    """PNG bytes of an (H, W) uint8 label image: grayscale, or palette with the DAVIS colours."""
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    if not palette:
+        ok, data = cv2.imencode(".png", labels)
+        if not ok:
+            raise RuntimeError("cv2.imencode(.png) failed")
+        return data.tobytes()
+    import io
+
+    from PIL import Image
+    image = Image.frombytes("P", (labels.shape[1], labels.shape[0]), labels.tobytes())
+    image.putpalette(davis_palette().ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _write_synced(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_vos_result(result_dir, seq, stems, labels, times, palette=False):
+    """Write one sequence's masks ``<stem>.png`` and ``<seq>_time.txt`` as a whole.
+
+    Everything goes into a hidden temp folder beside ``result_dir`` that is
+    renamed into place at the end (an older folder is replaced), so a
+    sequence folder either is complete or does not exist.
+    """
+    if len(stems) != len(labels):
+        raise ValueError(f"{seq}: {len(labels)} masks for {len(stems)} frames")
+    parent = os.path.dirname(os.path.abspath(result_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(result_dir)}.", suffix=".tmp", dir=parent)
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    try:
+        for stem, mask in zip(stems, labels):
+            _write_synced(vos_mask_path(tmp, stem), encode_mask_png(mask, palette))
+        _write_synced(vos_time_path(tmp, seq), "".join("{:.6f}\n".format(t) for t in times).encode())
+        if os.path.exists(result_dir):
+            old = os.path.join(parent, f".{os.path.basename(result_dir)}.old-{uuid.uuid4().hex[:8]}")
+            os.rename(result_dir, old)
+            os.rename(tmp, result_dir)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, result_dir)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
+def is_complete_vos(result_dir, seq, stems):
+    """True when the folder holds a mask for every frame stem and a complete time file."""
+    return (os.path.isdir(result_dir) and is_complete(vos_time_path(result_dir, seq), len(stems))
+            and all(os.path.isfile(vos_mask_path(result_dir, s)) for s in stems))
+
+
+def read_label_png(path):
+    """(H, W) array of a PNG's values: palette indices for palette PNGs, else the gray levels.
+
+    Returns None when the file is not a readable image; raises ``ValueError`` for
+    colour images (the caller names the file).
+    """
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            mode = image.mode
+            array = np.array(image)
+    except (OSError, UnidentifiedImageError, SyntaxError):
+        return None
+    if mode == "1":
+        return array.astype(np.uint8)
+    if array.ndim == 3:
+        if array.shape[2] in (3, 4) and (array[..., :3] == array[..., :1]).all():
+            return array[..., 0]
+        raise ValueError(f"a {mode} colour image, expected a grayscale or palette PNG of object ids")
+    if array.dtype != np.uint8:
+        if array.min() < 0 or array.max() > 255:
+            raise ValueError(f"values {array.min()}..{array.max()} do not fit object ids 0..255")
+        array = array.astype(np.uint8)
+    return array
+
+
+def read_vos_mask(path, size=None, object_ids=None):
+    """One result mask as an (H, W) uint8 label image, checked.
+
+    ``size`` = (w, h) it must have; ``object_ids``: for multi-object sequences,
+    the ids it may contain besides 0 (single-object results are read as any
+    value > 0 = object).
+    """
+    if not os.path.isfile(path):
+        raise ResultsError(f"missing result mask {path}")
+    try:
+        labels = read_label_png(path)
+    except ValueError as e:
+        raise ResultsError(f"{path}: {e}") from None
+    if labels is None:
+        raise ResultsError(f"unreadable result mask {path}")
+    if size is not None and (labels.shape[1], labels.shape[0]) != tuple(size):
+        raise ResultsError(f"{path}: mask is {labels.shape[1]}x{labels.shape[0]}, "
+                           f"the frame is {size[0]}x{size[1]}")
+    if object_ids is not None:
+        extra = sorted(set(np.unique(labels).tolist()) - {0} - {int(i) for i in object_ids})
+        if extra:
+            raise ResultsError(f"{path}: object id {extra[0]} is not an object of the sequence "
+                               f"(ids {', '.join(str(int(i)) for i in object_ids)})")
+    return labels
