@@ -57,6 +57,7 @@ class SubDatasetConfig:
     anno: str = ""          # index JSON, relative to --data_path
     frame_range: int = 100
     num_use: int = -1       # pairs drawn from this sub-dataset per epoch; -1 = one per video
+    has_mask: bool = False  # SiamMask: crops have <frame>.<track>.m.png masks (YouTube-VOS, COCO)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,13 @@ class TrainConfig:
     unfreeze_layers: Tuple[str, ...] = ("layer4", "layer5")
     unfreeze_epoch: int = 10
     backbone_lr_mult: float = 1.0
+    # network cells (dotted names, e.g. rpn_head or mask_head.head) fixed for the whole run,
+    # BatchNorm in inference mode (SiamMask sharp stage: backbone, neck, rpn_head)
+    frozen_modules: Tuple[str, ...] = ()
     pretrained: str = ""            # backbone checkpoint (.ckpt) loaded before training
+    # whole-network checkpoint loaded before training (SiamMask sharp stage: the base
+    # stage's weights); parameters it lacks (refine_head) keep their initial values
+    init_from: str = ""
     seed: int = 123456
     log_interval: int = 20
 

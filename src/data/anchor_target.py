@@ -95,3 +95,61 @@ class AnchorTarget:
         delta_weight[pos] = 1.0 / (pos_num + 1e-6)
         cls[neg_pos] = 0
         return cls, delta, delta_weight, overlap
+
+
+# ----------------------------------------------------------------------------
+# SiamMask mask labels
+
+MASK_WINDOW = 127   # side of the ground-truth window per score-map position (SiamMask g_sz)
+
+
+def mask_window_padding(search_size, output_size, stride=8, window=MASK_WINDOW):
+    """Zero padding around the search mask so that ``output_size`` windows of
+    ``window`` pixels at ``stride`` tile it (SiamMask's ``F.unfold`` padding):
+    32 for 255 -> 25x25 (base stage), 0 for 143 -> 3x3 (sharp stage)."""
+    span = (output_size - 1) * stride + window - search_size
+    if span < 0 or span % 2:
+        raise ValueError(f"mask windows of {window} px at stride {stride} cannot tile a {search_size} px "
+                         f"search crop into a {output_size}x{output_size} score map")
+    return span // 2
+
+
+def mask_slots(pos_num, output_size):
+    """Fixed number K of mask positions per sample: at most ``pos_num`` anchors are
+    positive, so at most that many score-map positions carry a mask loss."""
+    return min(pos_num, output_size * output_size)
+
+
+def mask_targets(cls, search_mask, slots, padding, stride=8, window=MASK_WINDOW):
+    """SiamMask mask labels in fixed-size slots (graph-friendly ``select_mask_logistic_loss``).
+
+    ``cls`` (A, S, S) anchor labels; ``search_mask`` (H, W) the augmented
+    search-crop mask (>0.5 is the object), or None when the sample has no
+    mask (negative pair, or a sub-dataset without masks). A score-map position
+    is selected when any of its anchors is positive (SiamMask:
+    ``mask_weight = cls.max(axis=0) == 1``), in flat order ``y * S + x``.
+
+    Returns ``(pos, weight, target)``: int32 (K,) flat positions (0 in unused
+    slots), float32 (K,) 1 for used slots, and int8 (K, window, window) with
+    the window of the +-1 mask zero-padded by ``padding`` at position (y, x):
+    ``padded[stride*y : stride*y + window, stride*x : stride*x + window]``
+    (``F.unfold(mask, window, padding=padding, stride=stride)``); padded
+    pixels are 0, which the soft-margin loss turns into the constant log 2.
+    """
+    size = cls.shape[-1]
+    pos = np.zeros(slots, dtype=np.int32)
+    weight = np.zeros(slots, dtype=np.float32)
+    target = np.zeros((slots, window, window), dtype=np.int8)
+    if search_mask is None:
+        return pos, weight, target
+    selected = np.flatnonzero((cls == 1).any(axis=0).ravel())
+    if selected.size > slots:
+        raise ValueError(f"{selected.size} positive positions do not fit {slots} mask slots")
+    signed = np.where(np.asarray(search_mask) > 0.5, 1, -1).astype(np.int8)
+    padded = np.pad(signed, padding)
+    for k, p in enumerate(selected):
+        y, x = divmod(int(p), size)
+        target[k] = padded[stride * y:stride * y + window, stride * x:stride * x + window]
+    pos[:selected.size] = selected
+    weight[:selected.size] = 1.0
+    return pos, weight, target

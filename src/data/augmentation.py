@@ -9,6 +9,11 @@ Differences from pysot, none of which change the distribution:
 * all randomness comes from the ``numpy.random.Generator`` passed in (pysot
   uses the global ``np.random``), so a sample is reproducible on its own;
 * the colour jitter returns float32 (pysot: float64, cast to float32 later).
+
+SiamMask (foolwood ``datasets/siam_mask_dataset.py``) passes the search
+frame's mask through the same window (``crop_hwc``: bilinear, zero border)
+and the same flip; the caller thresholds it at 0.5. The mask draws no random
+numbers, so a pair's images are the same with or without it.
 """
 import cv2
 import numpy as np
@@ -49,7 +54,7 @@ class Augmentation:
 
         The window is scaled (at most to the image size) about its centre,
         then shifted (kept inside the image); the target box follows:
-        ``(box - window_x1) / scale``.
+        ``(box - window_x1) / scale``. Returns ``(crop, box, window)``.
         """
         im_h, im_w = image.shape[:2]
         cx, cy, w, h = corner_to_center(np.asarray(crop_bbox, dtype=np.float64))
@@ -67,7 +72,7 @@ class Augmentation:
         bx1, by1, bx2, by2 = bbox
         box = np.array([(bx1 - x1) / scale_x, (by1 - y1) / scale_y,
                         (bx2 - x1) / scale_x, (by2 - y1) / scale_y])
-        return warp_crop(image, (x1, y1, x2, y2), size), box
+        return warp_crop(image, (x1, y1, x2, y2), size), box, (x1, y1, x2, y2)
 
     def _color_aug(self, image, rng):
         """Subtract a random PCA colour offset (computed in RGB, applied to BGR)."""
@@ -95,7 +100,7 @@ class Augmentation:
         x1, y1, x2, y2 = bbox
         return image, np.array([width - 1 - x2, y1, width - 1 - x1, y2])
 
-    def __call__(self, image, bbox_corners, size, gray, rng):
+    def __call__(self, image, bbox_corners, size, gray, rng, mask=None):
         """Cut a ``size`` x ``size`` crop around the centre of ``image``.
 
         ``bbox_corners`` is the target [x1, y1, x2, y2] in ``image``; returns
@@ -104,17 +109,27 @@ class Augmentation:
         The unjittered window is pysot's: centre ``(shape[0] // 2, shape[1] // 2)``
         (x from the height, as in pysot; crop511 images are square), side
         ``size - 1``, so window pixel 0 is image pixel ``centre - (size - 1) / 2``.
+
+        With ``mask`` (float32 HxW of ``image``'s size, 0/1) the result is
+        ``(crop, box, mask_crop)``: the mask cut through the same window
+        (bilinear, zeros outside the image) and flipped with the crop, float32.
         """
         centre = np.array([image.shape[0] // 2, image.shape[1] // 2, size - 1, size - 1],
                           dtype=np.float64)
         crop_bbox = center_to_corner(centre)
         if gray:
             image = self._gray_aug(image)
-        image, box = self._shift_scale_aug(image, bbox_corners, crop_bbox, size, rng)
+        image, box, window = self._shift_scale_aug(image, bbox_corners, crop_bbox, size, rng)
+        if mask is not None:
+            mask = warp_crop(np.asarray(mask, dtype=np.float32), window, size)
         if self.color > rng.random():
             image = self._color_aug(image, rng)
         if self.blur > rng.random():
             image = self._blur_aug(image, rng)
         if self.flip and self.flip > rng.random():
             image, box = self._flip_aug(image, box)
+            if mask is not None:
+                mask = cv2.flip(mask, 1)
+        if mask is not None:
+            return image, box, mask
         return image, box

@@ -23,6 +23,13 @@ Reproducibility differs from pysot on purpose: pysot draws from the global
 ``np.random.default_rng([seed, split, epoch, index])``, and the per-epoch
 video list from ``default_rng([seed, split, epoch])``; a sample is the same
 whichever process computes it, in whatever order.
+
+SiamMask (``cfg.model.arch == 'siammask'``): sub-datasets with ``has_mask``
+also hold ``<frame>.<track>.m.png`` masks in the crop511 geometry. The search
+frame's mask goes through the search crop's augmentation (foolwood
+``siam_mask_dataset.py``) and becomes fixed-size mask labels
+(:func:`~src.data.anchor_target.mask_targets`); negative pairs and samples
+from sub-datasets without masks get all-zero mask weights.
 """
 import functools
 import json
@@ -33,7 +40,7 @@ import cv2
 import numpy as np
 
 from src.config import AugConfig
-from src.data.anchor_target import AnchorTarget
+from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
 from src.data.augmentation import Augmentation
 from src.models.box_coder import center_to_corner
 
@@ -43,6 +50,12 @@ SPLIT_CODES = {"train": 0, "val": 1}
 CONTEXT_AMOUNT = 0.5
 # Attempts at drawing a pair whose two images can be read before giving up.
 MAX_ATTEMPTS = 100
+
+
+def mask_path(image_path):
+    """``<frame>.<track>.m.png`` beside a crop511 ``<frame>.<track>.x.jpg``."""
+    stem = image_path[:-len(".x.jpg")] if image_path.endswith(".x.jpg") else os.path.splitext(image_path)[0]
+    return stem + ".m.png"
 
 
 def _box_size(box):
@@ -89,6 +102,7 @@ class SubDataset:
         self.root = os.path.join(data_path, cfg.root)
         self.anno = os.path.join(data_path, cfg.anno)
         self.frame_range = cfg.frame_range
+        self.has_mask = cfg.has_mask
         self.start_idx = start_idx
         if not os.path.isfile(self.anno):
             raise FileNotFoundError(f"{self.name}: index file not found: {self.anno}")
@@ -153,7 +167,10 @@ class TrackingPairs:
     ``pairs[index]`` returns ``(template, search, label_cls, label_loc,
     label_loc_weight)``: float32 CHW BGR 0..255 crops of ``exemplar_size`` and
     ``search_size`` (no normalisation, as pysot), int32 (A, S, S), float32
-    (4, A, S, S) and float32 (A, S, S).
+    (4, A, S, S) and float32 (A, S, S). For SiamMask (``cfg.model.arch ==
+    'siammask'``) three more: ``mask_pos`` int32 (K,), ``mask_weight``
+    float32 (K,) and ``mask_target`` int8 (K, 127, 127) with
+    K = min(pos_num, S*S) (see :func:`~src.data.anchor_target.mask_targets`).
 
     ``len(pairs)`` is the number of pairs per epoch; ``index`` may run past it
     and then encodes the epoch: ``index = epoch * len(pairs) + i``. The epoch
@@ -215,6 +232,12 @@ class TrackingPairs:
         self.anchor_target = AnchorTarget(
             cfg.model.anchor, train.search_size, train.output_size, train.thr_high,
             train.thr_low, train.pos_num, train.total_num, train.neg_num)
+        self.with_mask = cfg.model.arch == "siammask"
+        if self.with_mask:
+            self.mask_slots = mask_slots(train.pos_num, train.output_size)
+            self.mask_padding = mask_window_padding(train.search_size, train.output_size,
+                                                    cfg.model.anchor.stride)
+            self.mask_stride = cfg.model.anchor.stride
         self.bad_images = 0
         self._warned = set()
         self._pick_cache = (None, None)
@@ -242,8 +265,8 @@ class TrackingPairs:
                 return dataset, index - dataset.start_idx
         raise IndexError(f"video index {index} out of range")
 
-    def _read(self, path):
-        image = cv2.imread(path)
+    def _read(self, path, flags=cv2.IMREAD_COLOR):
+        image = cv2.imread(path, flags)
         if image is None:
             self.bad_images += 1
             if path not in self._warned:
@@ -290,12 +313,33 @@ class TrackingPairs:
         search_image = self._read(search[0])
         if template_image is None or search_image is None:
             return None
+        # SiamMask: the search frame's mask, for positive pairs of sub-datasets with masks
+        search_mask = None
+        if self.with_mask and dataset.has_mask and not neg:
+            search_mask = self._read(mask_path(search[0]), cv2.IMREAD_GRAYSCALE)
+            if search_mask is None:
+                return None
+            if search_mask.shape != search_image.shape[:2]:
+                self.bad_images += 1
+                if search[0] not in self._warned:
+                    self._warned.add(search[0])
+                    logger.warning("mask of %s has another size than the image; using another pair instead",
+                                   search[0])
+                return None
+            search_mask = (search_mask > 0).astype(np.float32)
         template_crop, _ = self.template_aug(
             template_image, self._crop_box(template_image, template[1]),
             self.exemplar_size, gray, rng)
-        search_crop, box = self.search_aug(
-            search_image, self._crop_box(search_image, search[1]), self.search_size, gray, rng)
+        search_box = self._crop_box(search_image, search[1])
+        if search_mask is None:
+            search_crop, box = self.search_aug(search_image, search_box, self.search_size, gray, rng)
+        else:
+            search_crop, box, search_mask = self.search_aug(search_image, search_box, self.search_size,
+                                                            gray, rng, mask=search_mask)
         cls, delta, delta_weight, _ = self.anchor_target(box, neg, rng)
-        return (np.ascontiguousarray(template_crop.transpose(2, 0, 1), dtype=np.float32),
-                np.ascontiguousarray(search_crop.transpose(2, 0, 1), dtype=np.float32),
-                cls, delta, delta_weight)
+        sample = (np.ascontiguousarray(template_crop.transpose(2, 0, 1), dtype=np.float32),
+                  np.ascontiguousarray(search_crop.transpose(2, 0, 1), dtype=np.float32),
+                  cls, delta, delta_weight)
+        if self.with_mask:
+            sample += mask_targets(cls, search_mask, self.mask_slots, self.mask_padding, self.mask_stride)
+        return sample

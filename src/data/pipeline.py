@@ -27,11 +27,19 @@ import shutil
 
 import mindspore.dataset as ds
 
+from src.data.anchor_target import MASK_WINDOW, mask_slots
 from src.data.crop511 import TrackingPairs
 
 logger = logging.getLogger("src.data")
 
 COLUMNS = ["template", "search", "label_cls", "label_loc", "label_loc_weight"]
+# SiamMask's extra columns: K mask slots per pair (see src.data.anchor_target.mask_targets)
+MASK_COLUMNS = ["mask_pos", "mask_weight", "mask_target"]
+
+
+def columns(cfg):
+    """Output columns for ``cfg.model.arch``: SiamRPN's five, plus the mask labels for SiamMask."""
+    return COLUMNS + MASK_COLUMNS if cfg.model.arch == "siammask" else list(COLUMNS)
 
 
 class EpochSampler(ds.Sampler):
@@ -74,10 +82,13 @@ def _free_shared_memory():
 
 
 def _row_bytes(cfg):
-    """Bytes of one output row (template, search and the three label maps)."""
+    """Bytes of one output row (template, search, the three label maps, SiamMask's mask labels)."""
     t = cfg.train
     label = cfg.model.anchor.num * t.output_size ** 2 * 4
-    return 3 * 4 * (t.exemplar_size ** 2 + t.search_size ** 2) + 6 * label
+    size = 3 * 4 * (t.exemplar_size ** 2 + t.search_size ** 2) + 6 * label
+    if cfg.model.arch == "siammask":
+        size += mask_slots(t.pos_num, t.output_size) * (4 + 4 + MASK_WINDOW ** 2)
+    return size
 
 
 def _use_processes(cfg, num_workers):
@@ -110,7 +121,7 @@ def _generator(cfg, source, num_workers, sampler=None, rank=0, group_size=1):
         if group_size > 1:
             sharding.update(num_shards=group_size, shard_id=rank)
     return ds.GeneratorDataset(
-        source, column_names=COLUMNS, sampler=sampler, num_parallel_workers=max(1, num_workers),
+        source, column_names=columns(cfg), sampler=sampler, num_parallel_workers=max(1, num_workers),
         python_multiprocessing=_use_processes(cfg, num_workers), **sharding)
 
 
@@ -129,7 +140,7 @@ def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
     ``epoch_pairs`` pairs per epoch over all ranks (default: see
     :class:`TrackingPairs`), ``num_workers`` loader workers (default
     ``cfg.data.num_workers``), ``epoch`` the epoch of the first pass (later
-    passes of the same iterator follow on). Columns: ``COLUMNS``; batches of
+    passes of the same iterator follow on). Columns: ``columns(cfg)``; batches of
     ``cfg.train.batch_size``, the last partial batch dropped, or only the
     first ``num_batches`` batches of each epoch when given (ValueError if the
     epoch has fewer). Raises FileNotFoundError/ValueError for missing or

@@ -16,10 +16,12 @@ A tracker runs three graphs:
 * ``refine(p0, p1, p2, p3) -> (N, 16129)`` at the chosen score-map position
   (``split.RefineNet``; "sharp" models only), fed by :func:`refine_inputs`.
 
-``construct(z, x) -> (cls, loc, mask)`` is the base-stage training forward.
+``construct(z, x) -> (cls, loc, mask)`` is the base-stage training forward;
+``sharp_forward(z, x, pos) -> (cls, loc, masks)`` the sharp stage's (refine
+module at given score-map positions, search crops of 143: 3x3 positions).
 """
 import numpy as np
-from mindspore import nn
+from mindspore import nn, ops
 
 from .backbone import build_backbone
 from .head.mask import MASK_SIZE, MaskCorr, Refine
@@ -68,6 +70,68 @@ class SiamMask(nn.Cell):
         xf = self.features(x)[3]
         cls, loc = self.rpn_head.track(xf, k_cls, k_loc)
         return cls, loc, self.mask_head.track(xf, k_mask)
+
+    # -- sharp-stage training ------------------------------------------------
+    def adjust_reference(self, f3):
+        """foolwood ``ResDownS``: 1x1 conv + BN, then maps narrower than 20 lose 4
+        pixels per side. Same as ``neck`` on the 15x15 template (-> 7x7) and on a
+        31x31 search map (no crop); on the 17x17 map of a 143 search crop it keeps
+        9x9 (pysot's centre crop would keep 7x7), which makes the sharp stage's
+        3x3 score map."""
+        x = self.neck.downsample.downsample(f3)
+        if x.shape[3] < 20:
+            x = x[:, :, 4:x.shape[2] - 4, 4:x.shape[3] - 4]
+        return x
+
+    def sharp_forward(self, z, x, pos):
+        """Sharp-stage training forward (foolwood ``siammask_sharp`` training graph).
+
+        ``pos`` (B, K) int32 flat score-map positions. Returns ``(cls, loc,
+        masks)``, masks (B, K, 127*127) the refine module's logits at those
+        positions, fed by the windows that ``F.unfold`` cuts in the reference
+        (see :func:`gather_windows`) and the correlation feature there.
+        """
+        zf = self.adjust_reference(self.backbone(z)[3])
+        f0, f1, f2, f3 = self.backbone(x)
+        xf = self.adjust_reference(f3)
+        k_cls, k_loc = self.rpn_head.template(zf)
+        cls, loc = self.rpn_head.track(xf, k_cls, k_loc)
+        corr = self.mask_head.correlate(xf, self.mask_head.template(zf))
+        b, c, size, _ = corr.shape
+        k = pos.shape[1]
+        p0 = gather_windows(f0, pos, size, 61, 4)
+        p1 = gather_windows(f1, pos, size, 31, 2)
+        p2 = gather_windows(f2, pos, size, 15, 1)
+        p3 = ops.gather(corr.reshape(b, c, size * size), pos, 2, batch_dims=1)     # (B, C, K)
+        p3 = p3.transpose(0, 2, 1).reshape(b * k, c, 1, 1)
+        masks = self.refine_head(p0, p1, p2, p3)
+        return cls, loc, masks.reshape(b, k, -1)
+
+
+def gather_windows(f, pos, size, window, step):
+    """Windows of ``f`` (B, C, H, W) at flat score-map positions ``pos`` (B, K) of
+    a ``size`` x ``size`` map -> (B*K, C, window, window), in graph mode.
+
+    Window (y, x) is ``pad(f, p)[step*y : step*y + window, step*x : step*x + window]``
+    with ``p = ((size - 1) * step + window - H) / 2``: 0 at a 143 search crop
+    (the reference's training ``F.unfold``), 16/8/4 for f0/f1/f2 at 255 (its
+    tracking-time crops, :func:`refine_inputs`). Two batched gathers, no
+    dynamic slicing.
+    """
+    b, c, h, w = f.shape
+    k = pos.shape[1]
+    pad = ((size - 1) * step + window - h) // 2
+    if pad > 0:
+        f = ops.pad(f, (pad, pad, pad, pad))
+        h = h + 2 * pad
+        w = w + 2 * pad
+    offsets = ops.arange(window).astype(pos.dtype)
+    rows = ((pos // size) * step).reshape(b, k, 1) + offsets.reshape(1, 1, window)      # (B, K, window)
+    cols = ((pos % size) * step).reshape(b * k, 1) + offsets.reshape(1, window)         # (B*K, window)
+    f = ops.gather(f, rows.reshape(b, k * window), 2, batch_dims=1)                     # (B, C, K*window, W)
+    f = f.reshape(b, c, k, window, w).transpose(0, 2, 1, 3, 4).reshape(b * k, c * window, w)
+    f = ops.gather(f, cols, 2, batch_dims=1)                                             # (B*K, C*window, window)
+    return f.reshape(b * k, c, window, window)
 
 
 

@@ -15,14 +15,19 @@ OPTIMIZER_STATE = ("accum.", "stat.")
 
 
 class TrainMonitor(Callback):
-    """Logs loss (total/cls/loc), LR, grad norm, pairs/s and ETA; counts skipped steps.
+    """Logs loss (total and its named parts), LR, grad norm, pairs/s and ETA; counts skipped steps.
 
     ``lrs`` are the per-step LRs of the running phase (index = step in phase).
+    The train step outputs ``(total, *parts, grad_norm, applied)`` with one
+    part per name in ``loss_names`` (SiamRPN: cls, loc; SiamMask: cls, loc,
+    mask). Each epoch's mean total and parts (over applied steps) go to
+    ``state['epoch_loss']`` / ``state['epoch_parts']``.
     """
 
     def __init__(self, batch_size, steps_per_epoch, total_epochs, lrs, log_interval=20,
-                 first_epoch=0, state=None):
+                 first_epoch=0, state=None, loss_names=("cls", "loc")):
         super().__init__()
+        self.loss_names = tuple(loss_names)
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
         self.total_epochs = total_epochs
@@ -38,21 +43,29 @@ class TrainMonitor(Callback):
         self._t0 = time.time()
         self._window = []
         self._epoch_losses = []
+        self._epoch_losses_parts = []
 
     def on_train_epoch_end(self, run_context):
         self.state["epoch_loss"] = float(np.mean(self._epoch_losses)) if self._epoch_losses else None
+        means = np.mean(self._epoch_losses_parts, axis=0) if self._epoch_losses else [None] * len(self.loss_names)
+        self.state["epoch_parts"] = {name: (None if m is None else float(m)) for name, m in zip(self.loss_names, means)}
         self.state["epoch_pairs_per_s"] = len(self._epoch_losses) * self.batch_size / max(time.time() - self._t0, 1e-9)
 
     def on_train_step_end(self, run_context):
         cb = run_context.original_args()
-        total, cls_loss, loc_loss, norm, applied = [np.asarray(o.asnumpy()) for o in cb.net_outputs]
+        outputs = [np.asarray(o.asnumpy()) for o in cb.net_outputs]
+        total, parts, norm, applied = outputs[0], outputs[1:-2], outputs[-2], outputs[-1]
+        if len(parts) != len(self.loss_names):
+            raise ValueError(f"train step returned {len(parts)} loss parts, expected {len(self.loss_names)} "
+                             f"({', '.join(self.loss_names)})")
         if not bool(applied):
             self.state["skipped"] += 1
             logger.warning("epoch %d step %d: skipped update (loss %s, grad norm %s)",
                            cb.cur_epoch_num, cb.cur_step_num, total, norm)
-        self._window.append((float(total), float(cls_loss), float(loc_loss), float(norm)))
+        self._window.append((float(total), *(float(p) for p in parts), float(norm)))
         if bool(applied):
             self._epoch_losses.append(float(total))
+            self._epoch_losses_parts.append([float(p) for p in parts])
         step_in_epoch = (cb.cur_step_num - 1) % self.steps_per_epoch + 1
         if step_in_epoch % self.log_interval == 0 or step_in_epoch == self.steps_per_epoch:
             elapsed = time.time() - self._t0
@@ -63,12 +76,33 @@ class TrainMonitor(Callback):
             mean = np.mean(self._window, axis=0)
             phase_step = (cb.cur_epoch_num - 1 - self.first_epoch) * self.steps_per_epoch + step_in_epoch - 1
             lr = self.lrs[min(phase_step, len(self.lrs) - 1)]
-            logger.info("epoch %d/%d step %d/%d loss %.4f (cls %.4f loc %.4f) grad_norm %.2f "
+            parts = " ".join(f"{name} {value:.4f}" for name, value in zip(self.loss_names, mean[1:-1]))
+            logger.info("epoch %d/%d step %d/%d loss %.4f (%s) grad_norm %.2f "
                         "lr %.6g %.1f pairs/s eta %s skipped %d",
                         cb.cur_epoch_num, self.total_epochs, step_in_epoch, self.steps_per_epoch,
-                        mean[0], mean[1], mean[2], mean[3], lr, rate, _fmt_eta(eta),
+                        mean[0], parts, mean[-1], lr, rate, _fmt_eta(eta),
                         self.state["skipped"])
             self._window = []
+
+
+class KeepFrozenInEval(Callback):
+    """Re-applies the frozen cells' inference mode when training starts.
+
+    ``Model.train`` calls ``set_train(True)`` on the whole train step before
+    the first step (so before the graph is compiled), which would put frozen
+    cells' BatchNorm back on batch statistics; ``apply`` (a function of no
+    arguments) restores the intended modes.
+    """
+
+    def __init__(self, apply):
+        super().__init__()
+        self.apply = apply
+
+    def on_train_begin(self, run_context):
+        self.apply()
+
+    def on_train_epoch_begin(self, run_context):
+        self.apply()
 
 
 class EpochCheckpoint(Callback):

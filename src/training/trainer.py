@@ -4,6 +4,11 @@ Training runs in phases separated by the unfreeze epoch (pysot rebuilds its
 optimiser there too): each phase has its own trainable-parameter set, SGD
 optimiser and slice of the LR schedule. Every epoch ends in a checkpoint
 (weights + momentum), and a restart resumes from the newest valid one.
+
+The loss cell and the loader columns follow ``cfg.model.arch``: SiamRPN
+(cls + loc) or SiamMask (cls + loc + mask; base stage on the coarse masks,
+sharp stage on the refine module when ``model.refine`` is set). Cells named in
+``train.frozen_modules`` stay fixed (BN in inference mode) for the whole run.
 """
 import json
 import logging
@@ -16,12 +21,12 @@ from mindspore.train import Model
 from ..data.pipeline import create_train_dataset, create_val_dataset
 from ..config import to_yaml
 from ..models import build_model
-from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, TrainMonitor
+from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor
 from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint, save_checkpoint_atomic
-from .loss import SiamRPNWithLoss
+from .loss import SiamMaskPredictor, build_loss_cell
 from .lr_schedule import step_lrs
 from .train_step import ClipSkipTrainStep
-from .validate import top_anchor_hit_rate
+from .validate import siammask_metrics, top_anchor_hit_rate
 
 logger = logging.getLogger("src.training")
 
@@ -41,11 +46,25 @@ def phases(cfg, start_epoch):
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def set_train_mode(net, frozen, training=True):
-    """Train mode everywhere except frozen backbone stages (BN keeps running stats)."""
+def get_cell(net, dotted):
+    """The sub-cell ``net.a.b`` named by ``'a.b'`` (ValueError naming it when absent)."""
+    cell = net
+    for part in dotted.split("."):
+        child = cell.name_cells().get(part) if isinstance(cell, nn.Cell) else None
+        if child is None:
+            raise ValueError(f"train.frozen_modules: the network has no cell '{dotted}'")
+        cell = child
+    return cell
+
+
+def set_train_mode(net, frozen, training=True, modules=()):
+    """Train mode everywhere except frozen backbone stages and the frozen
+    ``modules`` (dotted cell names): there BN keeps its running stats."""
     net.set_train(training)
     for name in frozen:
         getattr(net.backbone, name).set_train(False)
+    for name in modules:
+        get_cell(net, name).set_train(False)
 
 
 def load_pretrained_backbone(net, path):
@@ -63,6 +82,23 @@ def load_pretrained_backbone(net, path):
     return not_loaded
 
 
+def load_initial_weights(net, path):
+    """Load a whole-network checkpoint (e.g. SiamMask's base stage before the sharp
+    stage); the network's parameters it lacks keep their values. Returns their names."""
+    params = load_checkpoint_checked(path)
+    own = [p.name for p in net.get_parameters()]
+    own_names = set(own)
+    matched = {k: v for k, v in params.items() if k in own_names}
+    if not matched:
+        raise ValueError(f"train.init_from: checkpoint {path} holds none of the network's parameters")
+    ms.load_param_into_net(net, matched, strict_load=False)
+    missing = [n for n in own if n not in matched]
+    prefixes = sorted({n.split(".")[0] for n in missing})
+    logger.info("initialised from %s (%d tensors); %d parameters keep their initial values%s",
+                path, len(matched), len(missing), f" ({', '.join(prefixes)})" if prefixes else "")
+    return missing
+
+
 class Trainer:
     def __init__(self, cfg, data_path, output_dir, rank=0, group_size=1, num_workers=None):
         self.cfg = cfg
@@ -75,24 +111,37 @@ class Trainer:
         self.state = {"skipped": 0}
         self.steps_per_epoch = None   # known once the training dataset exists
         self.metrics_path = os.path.join(output_dir, "metrics.json")
+        self.is_mask = cfg.model.arch == "siammask"
+        self.frozen_modules = tuple(cfg.train.frozen_modules)
 
     def checkpoint_path(self, epoch):
         return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
 
     # -- validation -------------------------------------------------------
-    def validate(self, net, frozen):
+    def validate(self, net, frozen, predictor=None):
+        """Held-out metrics (top-anchor hit rate; SiamMask also mask IoU), or None."""
         if not self.cfg.data.val or not self.is_main:
             return None
         set_train_mode(net, frozen, training=False)
         ds = create_val_dataset(self.cfg, self.data_path, num_workers=self.num_workers)
+        batches = ds.create_dict_iterator(num_epochs=1, output_numpy=True)
+        if self.is_mask:
+            predictor = predictor or SiamMaskPredictor(build_loss_cell(self.cfg, net)[0])
+            predictor.set_train(False)
 
-        def forward(z, x):
-            cls, loc = net(ms.Tensor(z), ms.Tensor(x))
-            return cls.asnumpy(), loc.asnumpy()
+            def forward_masks(z, x, pos):
+                return tuple(o.asnumpy() for o in predictor(ms.Tensor(z), ms.Tensor(x), ms.Tensor(pos)))
 
-        rate, n = top_anchor_hit_rate(forward, ds.create_dict_iterator(num_epochs=1, output_numpy=True), self.cfg)
-        set_train_mode(net, frozen, training=True)
-        return {"top_anchor_iou>0.5": rate, "pairs": n}
+            metric = siammask_metrics(forward_masks, batches, self.cfg)
+        else:
+            def forward(z, x):
+                cls, loc = net(ms.Tensor(z), ms.Tensor(x))
+                return cls.asnumpy(), loc.asnumpy()
+
+            rate, n = top_anchor_hit_rate(forward, batches, self.cfg)
+            metric = {"top_anchor_iou>0.5": rate, "pairs": n}
+        set_train_mode(net, frozen, training=True, modules=self.frozen_modules)
+        return metric
 
     def _record_metric(self, epoch, metric):
         """Append this epoch's numbers to metrics.json (atomically)."""
@@ -102,6 +151,7 @@ class Trainer:
         if epoch > 0:
             metric.update(loss=self.state.get("epoch_loss"), pairs_per_s=self.state.get("epoch_pairs_per_s"),
                           skipped_steps=self.state["skipped"])
+            metric.update({f"loss_{name}": value for name, value in (self.state.get("epoch_parts") or {}).items()})
         data = {}
         if os.path.isfile(self.metrics_path):
             with open(self.metrics_path) as f:
@@ -114,6 +164,9 @@ class Trainer:
         if "pairs" in metric:
             logger.info("validation after epoch %d: top-anchor hit rate %.3f on %d pairs",
                         epoch, metric["top_anchor_iou>0.5"], metric["pairs"])
+        if metric.get("mask_iou") is not None:
+            logger.info("validation after epoch %d: mean mask IoU %.3f at %d positive positions",
+                        epoch, metric["mask_iou"], metric["mask_positions"])
 
     # -- training ---------------------------------------------------------
     def _optimizer(self, net, frozen, first, last):
@@ -123,13 +176,22 @@ class Trainer:
         for name in frozen:
             for p in getattr(net.backbone, name).get_parameters():
                 p.requires_grad = False
+        for name in self.frozen_modules:
+            for p in get_cell(net, name).get_parameters():
+                p.requires_grad = False
+        if not net.trainable_params():
+            raise ValueError("nothing to train: every parameter is frozen")
         lrs = step_lrs(cfg.train.lr, cfg.train.epochs, self.steps_per_epoch, first, last)
         params = net.trainable_params()
         backbone = [p for p in params if p.name.startswith("backbone.")]
         others = [p for p in params if not p.name.startswith("backbone.")]
-        groups = [{"params": others, "lr": ms.Tensor(lrs)}]
-        if backbone:
-            groups.append({"params": backbone, "lr": ms.Tensor(lrs * cfg.train.backbone_lr_mult)})
+        if backbone and others and cfg.train.backbone_lr_mult != 1.0:
+            groups = [{"params": others, "lr": ms.Tensor(lrs)},
+                      {"params": backbone, "lr": ms.Tensor(lrs * cfg.train.backbone_lr_mult)}]
+        else:
+            # one LR for all: the same update, and per-group LRs would double the
+            # compile time of a ResNet-50 train step
+            groups = params
         opt = nn.SGD(groups, learning_rate=ms.Tensor(lrs), momentum=cfg.train.momentum,
                      weight_decay=cfg.train.weight_decay)
         return opt, lrs
@@ -144,8 +206,18 @@ class Trainer:
             own = {p.name for p in net.get_parameters()}
             ms.load_param_into_net(net, {k: v for k, v in resume_params.items() if k in own}, strict_load=True)
             logger.info("resuming from %s (epoch %d done)", resume_path, start_epoch)
-        elif cfg.train.pretrained:
-            load_pretrained_backbone(net, cfg.train.pretrained)
+        else:
+            if cfg.train.pretrained:
+                load_pretrained_backbone(net, cfg.train.pretrained)
+            if cfg.train.init_from:
+                load_initial_weights(net, cfg.train.init_from)
+            elif self.is_mask and cfg.model.refine:
+                logger.warning("SiamMask sharp stage without train.init_from: the refine module is trained "
+                               "on a base network that was never trained")
+        for name in self.frozen_modules:
+            get_cell(net, name)   # a misspelt name fails here, before any work
+        net_with_loss, loss_names = build_loss_cell(cfg, net)
+        predictor = SiamMaskPredictor(net_with_loss) if self.is_mask else None
         if start_epoch >= cfg.train.epochs:
             logger.info("all %d epochs already trained in %s", cfg.train.epochs, self.output_dir)
             return net
@@ -153,9 +225,8 @@ class Trainer:
             if self.is_main:   # the untrained weights, as a baseline for evaluation
                 save_checkpoint_atomic(net, self.checkpoint_path(0),
                                        append_dict={"epoch": 0, "config": to_yaml(cfg)})
-            self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0)))
+            self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0), predictor))
 
-        net_with_loss = SiamRPNWithLoss(net, cfg.train.cls_weight, cfg.train.loc_weight)
         for first, last in phases(cfg, start_epoch):
             frozen = frozen_layers_at(cfg, first)
             # the sampler starts at epoch `first` and advances by itself each epoch
@@ -171,19 +242,23 @@ class Trainer:
                                            strict_load=True)
                 resume_params = None
             set_train_mode(step, (), training=True)
-            set_train_mode(net, frozen, training=True)
+            set_train_mode(net, frozen, training=True, modules=self.frozen_modules)
             logger.info("epochs %d-%d: frozen %s, %d trainable tensors, %d steps/epoch",
-                        first + 1, last, list(frozen) or "none", len(opt.parameters), self.steps_per_epoch)
+                        first + 1, last, list(frozen) + list(self.frozen_modules) or "none", len(opt.parameters),
+                        self.steps_per_epoch)
             monitor = TrainMonitor(cfg.train.batch_size, self.steps_per_epoch, cfg.train.epochs, lrs,
-                                   cfg.train.log_interval, first_epoch=first, state=self.state)
-            callbacks = [monitor]
+                                   cfg.train.log_interval, first_epoch=first, state=self.state,
+                                   loss_names=loss_names)
+            keep_modes = KeepFrozenInEval(
+                lambda frozen=frozen: set_train_mode(net, frozen, training=True, modules=self.frozen_modules))
+            callbacks = [keep_modes, monitor]
             if self.is_main:
                 callbacks.append(EpochCheckpoint(step, self.checkpoint_path, to_yaml(cfg),
-                                                 on_saved=self._after_epoch(net, frozen)))
+                                                 on_saved=self._after_epoch(net, frozen, predictor)))
             Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
         return net
 
-    def _after_epoch(self, net, frozen):
+    def _after_epoch(self, net, frozen, predictor=None):
         def hook(epoch, path):
-            self._record_metric(epoch, self.validate(net, frozen))
+            self._record_metric(epoch, self.validate(net, frozen, predictor))
         return hook

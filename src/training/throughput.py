@@ -1,0 +1,146 @@
+"""Training throughput of a config: pairs/s of the real training step ("FPS").
+
+    python -m src.training.throughput --config configs/siammask_base.yaml [--data_path DIR]
+        [--steps 10] [--batch_size B] [--epoch E] [--num_workers N] [--device_target CPU]
+
+Runs ``steps`` training steps exactly as train.py would in epoch ``epoch``
+(same loss cell, frozen layers, SGD param groups, clip/skip step and loader)
+after one untimed step (graph compilation), and prints:
+
+* the end-to-end rate (loader + step), the number model-zoo tables call FPS;
+* the step alone on one batch held in memory (shows whether the loader keeps up).
+
+Without ``--data_path`` (or when the config's sub-datasets are not under it
+but a synthetic set is) a small synthetic crop511 set with masks is used
+(``python -m src.data.synthetic``), generated in a temporary folder if needed.
+"""
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+
+import src  # noqa: F401  (CPU convolution fix before mindspore loads)
+
+SYNTHETIC = {"name": "SYN", "root": "train/syn/crop511", "anno": "train/syn/train.json",
+             "frame_range": 20, "num_use": -1, "has_mask": True}
+
+
+def _use_synthetic(cfg, data_path):
+    if data_path is None:
+        return True
+    configured = all(os.path.isfile(os.path.join(data_path, d.anno)) for d in cfg.data.train)
+    return not configured and os.path.isfile(os.path.join(data_path, SYNTHETIC["anno"]))
+
+
+def measure(cfg, data_path, steps, epoch=0, num_workers=None, log=print):
+    """Returns (compile_s, step_pairs_per_s, end_to_end_pairs_per_s)."""
+    import mindspore as ms
+    import numpy as np
+
+    from src.data.pipeline import create_train_dataset
+    from src.models import build_model
+    from src.training.loss import build_loss_cell
+    from src.training.train_step import ClipSkipTrainStep
+    from src.training.trainer import Trainer, frozen_layers_at, set_train_mode
+
+    batch = cfg.train.batch_size
+    ms.set_seed(cfg.train.seed)
+    net = build_model(cfg)
+    loss_cell, names = build_loss_cell(cfg, net)
+    trainer = Trainer(cfg, data_path, output_dir=".", num_workers=num_workers)   # only its optimiser set-up
+    ds = create_train_dataset(cfg, data_path, epoch_pairs=batch * (steps + 1), num_workers=num_workers, epoch=epoch)
+    trainer.steps_per_epoch = ds.get_dataset_size()
+    frozen = frozen_layers_at(cfg, epoch)
+    opt, _ = trainer._optimizer(net, frozen, epoch, epoch + 1)
+    step = ClipSkipTrainStep(loss_cell, opt, cfg.train.grad_clip, cfg.train.max_loss)
+    step.set_train(True)
+    set_train_mode(net, frozen, training=True, modules=cfg.train.frozen_modules)
+    log(f"{len(opt.parameters)} trainable tensors; frozen: {list(frozen) + list(cfg.train.frozen_modules) or 'none'}; "
+        f"loss parts: {', '.join(names)}")
+
+    it = ds.create_tuple_iterator(num_epochs=1)
+    t0 = time.perf_counter()
+    first = next(it)
+    out = step(*first)
+    out[0].asnumpy()
+    compile_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    done = 0
+    for batch_data in it:
+        out = step(*batch_data)
+        done += 1
+    out[0].asnumpy()
+    end_to_end = done * batch / (time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    for _ in range(max(1, min(steps, 3))):
+        out = step(*first)
+    out[0].asnumpy()
+    step_rate = max(1, min(steps, 3)) * batch / (time.perf_counter() - t0)
+    parts = ", ".join(f"{n} {float(np.asarray(v.asnumpy())):.4f}" for n, v in zip(names, out[1:1 + len(names)]))
+    log(f"last step: loss {float(out[0].asnumpy()):.4f} ({parts})")
+    return compile_s, step_rate, end_to_end
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--data_path", default=None)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--batch_size", type=int, default=None, help="default: the config's train.batch_size")
+    parser.add_argument("--epoch", type=int, default=0, help="epoch whose frozen layers / phase to time")
+    parser.add_argument("--num_workers", type=int, default=None)
+    parser.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        sys.exit("throughput: --steps must be at least 1")
+
+    from src.config import ConfigError, load_config, replace
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        sys.exit(f"throughput: {e}")
+    if args.batch_size:
+        cfg = replace(cfg, **{"train.batch_size": args.batch_size})
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+    from src.device import setup_context
+    setup_context(args.device_target)
+    tmp = None
+    data_path = args.data_path
+    if data_path is not None and not os.path.isdir(data_path):
+        sys.exit(f"throughput: data path not found: {data_path}")
+    if _use_synthetic(cfg, data_path):
+        if data_path is None:
+            from src.data.synthetic import generate
+            tmp = tempfile.TemporaryDirectory()
+            data_path = tmp.name
+            print("generating a small synthetic crop511 set (with masks) ...", flush=True)
+            generate(data_path, seed=0, train_videos=20, train_frames=20, val_videos=0, test_videos=0)
+        cfg = replace(cfg, **{"data.train": [SYNTHETIC]})
+        print(f"data: synthetic crop511 set in {data_path}")
+    else:
+        print(f"data: {', '.join(d.name for d in cfg.data.train)} under {data_path}")
+    workers = cfg.data.num_workers if args.num_workers is None else args.num_workers
+    print(f"config {args.config} ({cfg.model.arch}{', refine' if cfg.model.refine else ''}), "
+          f"batch {cfg.train.batch_size}, search {cfg.train.search_size}, {args.steps} timed steps, "
+          f"device {args.device_target}, loader workers {workers}, "
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}", flush=True)
+    try:
+        compile_s, step_rate, end_to_end = measure(cfg, data_path, args.steps, args.epoch, workers)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"throughput: {e}")
+    finally:
+        if tmp:
+            tmp.cleanup()
+    print(f"graph compilation + first step: {compile_s:.1f} s")
+    print(f"train step alone (batch in memory): {step_rate:.2f} pairs/s")
+    print(f"end to end (loader + train step): {end_to_end:.2f} pairs/s")
+    print(f"FPS: {end_to_end:.2f}")
+
+
+if __name__ == "__main__":
+    main()
