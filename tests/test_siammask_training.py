@@ -254,8 +254,9 @@ def test_mask_loss_falls_on_a_repeated_batch(tiny_data):
     batch = [ms.Tensor(np.stack(column)) for column in zip(*samples)]
     ms.set_seed(0)
     net = build_model(cfg)
-    frozen = frozen_layers_at(cfg, 0)                  # conv1, bn1, layer1: never trained in SiamMask
-    assert frozen == ("conv1", "bn1", "layer1")
+    # the base stage's first phase: the whole backbone fixed (BN in inference mode)
+    frozen = frozen_layers_at(_config("siammask_base.yaml"), 0)
+    assert frozen == ("conv1", "bn1", "layer1", "layer2", "layer3")
     for name in frozen:
         for p in getattr(net.backbone, name).get_parameters():
             p.requires_grad = False

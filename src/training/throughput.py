@@ -1,7 +1,8 @@
 """Training throughput of a config: pairs/s of the real training step ("FPS").
 
     python -m src.training.throughput --config configs/siammask_base.yaml [--data_path DIR]
-        [--steps 10] [--batch_size B] [--epoch E] [--num_workers N] [--device_target CPU]
+        [--steps 10] [--batch_size B] [--epoch E] [--num_workers N] [--init_from CKPT]
+        [--device_target CPU]
 
 Runs ``steps`` training steps exactly as train.py would in epoch ``epoch``
 (same loss cell, frozen layers, SGD param groups, clip/skip step and loader)
@@ -9,6 +10,10 @@ after one untimed step (graph compilation), and prints:
 
 * the end-to-end rate (loader + step), the number model-zoo tables call FPS;
 * the step alone on one batch held in memory (shows whether the loader keeps up).
+
+Steps whose loss is non-finite or above ``train.max_loss`` skip the SGD update
+(as in training); time the sharp stage with ``--init_from`` a base-stage
+checkpoint so that its steps are real.
 
 Without ``--data_path`` (or when the config's sub-datasets are not under it
 but a synthetic set is) a small synthetic crop511 set with masks is used
@@ -43,15 +48,18 @@ def measure(cfg, data_path, steps, epoch=0, num_workers=None, log=print):
     from src.models import build_model
     from src.training.loss import build_loss_cell
     from src.training.train_step import ClipSkipTrainStep
-    from src.training.trainer import Trainer, frozen_layers_at, set_train_mode
+    from src.training.trainer import Trainer, frozen_layers_at, load_initial_weights, set_train_mode
 
     batch = cfg.train.batch_size
     ms.set_seed(cfg.train.seed)
     net = build_model(cfg)
+    if cfg.train.init_from:      # e.g. a base-stage checkpoint when timing the sharp stage
+        load_initial_weights(net, cfg.train.init_from)
     loss_cell, names = build_loss_cell(cfg, net)
     trainer = Trainer(cfg, data_path, output_dir=".", num_workers=num_workers)   # only its optimiser set-up
     ds = create_train_dataset(cfg, data_path, epoch_pairs=batch * (steps + 1), num_workers=num_workers, epoch=epoch)
-    trainer.steps_per_epoch = ds.get_dataset_size()
+    in_memory_steps = max(1, min(steps, 3))
+    trainer.steps_per_epoch = ds.get_dataset_size() + in_memory_steps   # the LR array covers every step
     frozen = frozen_layers_at(cfg, epoch)
     opt, _ = trainer._optimizer(net, frozen, epoch, epoch + 1)
     step = ClipSkipTrainStep(loss_cell, opt, cfg.train.grad_clip, cfg.train.max_loss)
@@ -76,10 +84,10 @@ def measure(cfg, data_path, steps, epoch=0, num_workers=None, log=print):
     end_to_end = done * batch / (time.perf_counter() - t0)
 
     t0 = time.perf_counter()
-    for _ in range(max(1, min(steps, 3))):
+    for _ in range(in_memory_steps):
         out = step(*first)
     out[0].asnumpy()
-    step_rate = max(1, min(steps, 3)) * batch / (time.perf_counter() - t0)
+    step_rate = in_memory_steps * batch / (time.perf_counter() - t0)
     parts = ", ".join(f"{n} {float(np.asarray(v.asnumpy())):.4f}" for n, v in zip(names, out[1:1 + len(names)]))
     log(f"last step: loss {float(out[0].asnumpy()):.4f} ({parts})")
     return compile_s, step_rate, end_to_end
@@ -93,6 +101,7 @@ def main(argv=None):
     parser.add_argument("--batch_size", type=int, default=None, help="default: the config's train.batch_size")
     parser.add_argument("--epoch", type=int, default=0, help="epoch whose frozen layers / phase to time")
     parser.add_argument("--num_workers", type=int, default=None)
+    parser.add_argument("--init_from", default=None, help="whole-network checkpoint (overrides train.init_from)")
     parser.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     args = parser.parse_args(argv)
     if args.steps < 1:
@@ -105,6 +114,8 @@ def main(argv=None):
         sys.exit(f"throughput: {e}")
     if args.batch_size:
         cfg = replace(cfg, **{"train.batch_size": args.batch_size})
+    if args.init_from:
+        cfg = replace(cfg, **{"train.init_from": args.init_from})
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
     from src.device import setup_context
