@@ -268,12 +268,19 @@ def config_from_text(text, overrides=(), source="<checkpoint>"):
         raise ConfigError(f"invalid YAML in {source}: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config in {source} must be a mapping")
+    return _build_with_overrides(data, overrides, source)
+
+
+def _build_with_overrides(data, overrides, source=None):
+    """Apply dotted overrides to plain YAML data and build the Config; errors name ``source``."""
     for key, value in overrides:
         _set_dotted(data, key, value)
     try:
         return _build(Config, data)
     except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
+        if source:
+            raise ConfigError(f"{source}: {e}") from None
+        raise
 
 
 def load_config(path=None, overrides=()):
@@ -291,14 +298,7 @@ def load_config(path=None, overrides=()):
             raise ConfigError(f"invalid YAML in {path}{where}: {getattr(e, 'problem', e)}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    for key, value in overrides:
-        _set_dotted(data, key, value)
-    try:
-        return _build(Config, data)
-    except ConfigError as e:
-        if path:
-            raise ConfigError(f"{path}: {e}") from None
-        raise
+    return _build_with_overrides(data, overrides, path)
 
 
 def replace(cfg, **dotted):
