@@ -79,30 +79,14 @@ def sweep_checkpoints(ckpt_dir, epochs):
     return sorted(found)
 
 
-def load_model(args, ckpt, overrides):
-    import mindspore as ms
-
-    from src.models import build_model
-    from src.training.checkpoint import config_of_checkpoint, load_checkpoint_checked
-
-    params = load_checkpoint_checked(ckpt)
-    cfg = load_config(args.config, overrides) if args.config else config_of_checkpoint(params, ckpt, overrides)
-    net = build_model(cfg)
-    own = {p.name for p in net.get_parameters()}
-    missing = sorted(own - set(params))
-    if missing:
-        raise ValueError(f"checkpoint {ckpt} does not fit config '{cfg.name}': missing {', '.join(missing[:3])}")
-    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in own}, strict_load=True)
-    return cfg, net
-
-
 def evaluate_checkpoint(args, ckpt, tracker_name, overrides, dataset, protocol, results_dir):
     from src.config import Config
     from src.evaluation import evaluate
     from src.tracker import build_tracker
     from src.tracker.backends import MindSporeBackend
+    from src.training.checkpoint import load_model_checkpoint
 
-    cfg, net = load_model(args, ckpt, overrides)
+    cfg, net = load_model_checkpoint(ckpt, args.config, overrides)
     backend = MindSporeBackend(net)
     if protocol == "vos" and not evaluate.produces_masks(build_tracker(cfg, backend)):
         raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "

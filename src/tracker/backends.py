@@ -4,9 +4,13 @@ A back-end turns crops into network outputs: ``template(z) -> kernels``
 (opaque, kept by the tracker per target), ``track(x, kernels) -> tuple of
 numpy arrays`` and, for SiamMask, ``refine(p0, p1, p2, p3) -> numpy logits``.
 The tracker logic never touches MindSpore directly, so the same code runs on
-the Cell, on exported graphs, or on another runtime.
+the Cell, on exported graphs (MINDIR through MindSpore, ONNX through
+onnxruntime), or on another runtime.
 """
+import os
+
 import mindspore as ms
+import numpy as np
 
 from ..models.split import RefineNet, SearchNet, TemplateNet
 
@@ -30,3 +34,81 @@ class MindSporeBackend:
         if self.refine_net is None:
             raise RuntimeError("this model has no refine module (model.refine is false)")
         return self.refine_net(*(ms.Tensor(p) for p in (p0, p1, p2, p3))).asnumpy()
+
+
+class _ExportedBackend:
+    """Shared checks of the exported-graph back-ends (see src/export.py for the layout)."""
+
+    def __init__(self, desc, folder):
+        self.desc, self.folder = desc, folder
+        self.graphs = {g: self._load(os.path.join(folder, d["file"]), d) for g, d in desc["graphs"].items()}
+
+    def _shape_check(self, graph, name, array):
+        for spec in self.desc["graphs"][graph]["inputs"]:
+            if spec["name"] == name and list(array.shape) != spec["shape"]:
+                raise ValueError(f"exported {graph} graph takes {name} of shape {spec['shape']}, got "
+                                 f"{list(array.shape)} (re-export with this track.instance_size)")
+
+    def template(self, z):
+        self._shape_check("template", "z", z)
+        return self._run("template", [z])
+
+    def track(self, x, kernels):
+        self._shape_check("search", "x", x)
+        return tuple(self._numpy(o) for o in self._run("search", [x, *kernels]))
+
+    def refine(self, p0, p1, p2, p3):
+        if "refine" not in self.graphs:
+            raise RuntimeError(f"the export in {self.folder} has no refine graph")
+        return self._numpy(self._run("refine", [p0, p1, p2, p3])[0])
+
+
+class MindIRBackend(_ExportedBackend):
+    """MINDIR graphs through ``mindspore.load`` + ``nn.GraphCell`` (graph mode)."""
+
+    def _load(self, path, spec):
+        from mindspore import nn
+        return nn.GraphCell(ms.load(path))
+
+    def _run(self, graph, inputs):
+        out = self.graphs[graph](*(i if isinstance(i, ms.Tensor) else ms.Tensor(i) for i in inputs))
+        return out if isinstance(out, (tuple, list)) else (out,)
+
+    @staticmethod
+    def _numpy(t):
+        return t.asnumpy()
+
+
+class ONNXBackend(_ExportedBackend):
+    """ONNX graphs through onnxruntime's CPU provider."""
+
+    def _load(self, path, spec):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise RuntimeError("the onnx back-end needs onnxruntime: pip install -r requirements.txt") from None
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+    def _run(self, graph, inputs):
+        names = [i["name"] for i in self.desc["graphs"][graph]["inputs"]]
+        return self.graphs[graph].run(None, {n: np.ascontiguousarray(a, dtype=np.float32)
+                                             for n, a in zip(names, inputs)})
+
+    @staticmethod
+    def _numpy(a):
+        return a
+
+
+EXPORTED_BACKENDS = {"mindir": (MindIRBackend, "MINDIR"), "onnx": (ONNXBackend, "ONNX")}
+
+
+def load_exported(path, backend):
+    """(description, back-end) for the export at ``path`` (its JSON or folder)."""
+    from ..export import read_export
+    cls, file_format = EXPORTED_BACKENDS[backend]
+    desc, folder = read_export(path)
+    if desc["file_format"] != file_format:
+        raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs {file_format}")
+    return desc, cls(desc, folder)

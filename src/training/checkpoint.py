@@ -65,3 +65,19 @@ def config_of_checkpoint(params, path, overrides=()):
     if not isinstance(text, str):
         raise ValueError(f"checkpoint {path} carries no config; pass --config")
     return config_from_text(text, overrides, source=f"config inside {path}")
+
+
+def load_model_checkpoint(path, config_path=None, overrides=()):
+    """(cfg, net) from a checkpoint: its embedded config (or the YAML ``config_path``)
+    with ``overrides``, and every parameter of that network loaded strictly."""
+    from ..config import load_config
+    from ..models import build_model
+    params = load_checkpoint_checked(path)
+    cfg = load_config(config_path, overrides) if config_path else config_of_checkpoint(params, path, overrides)
+    net = build_model(cfg)
+    own = {p.name for p in net.get_parameters()}
+    missing = sorted(own - set(params))
+    if missing:
+        raise ValueError(f"checkpoint {path} does not fit config '{cfg.name}': missing {', '.join(missing[:3])}")
+    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in own}, strict_load=True)
+    return cfg, net

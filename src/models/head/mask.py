@@ -76,7 +76,12 @@ class Refine(nn.Cell):
         self.up3 = NearestResize(61, REFINE_SIZE)
 
     def construct(self, p0, p1, p2, p3):
-        out = self.deconv(p3)                                     # 32 x 15 x 15
+        # the 15x15 stride-15 transposed conv of a 1x1 input is one matmul; written
+        # so, it exports to ONNX graphs every runtime reads (MindSpore's ONNX
+        # ConvTranspose carries an output_shape attribute onnxruntime rejects)
+        w = self.deconv.weight.reshape(256, -1)                   # (in, 32*15*15)
+        out = ops.matmul(p3.reshape(-1, 256), w).reshape(-1, 32, 15, 15)
+        out = out + self.deconv.bias.reshape(1, 32, 1, 1)        # 32 x 15 x 15
         out = self.post0(self.up1(self.h2(out) + self.v2(p2)))   # 16 x 31 x 31
         out = self.post1(self.up2(self.h1(out) + self.v1(p1)))   # 4 x 61 x 61
         out = self.post2(self.up3(self.h0(out) + self.v0(p0)))   # 1 x 127 x 127

@@ -1,0 +1,47 @@
+"""Export a trained tracker as template / search (/ refine) graphs plus a JSON description.
+
+    python export_mindir.py --ckpt CKPT --file_format MINDIR --output_dir export/
+    python export_mindir.py --config configs/siammask_sharp.yaml --ckpt CKPT --file_format ONNX \
+        --output_dir export_onnx/ [--file_name siammask] [--track.instance_size 255]
+
+The experiment config comes from the checkpoint unless --config is given;
+dotted overrides apply on top (the search graph's input size is
+track.instance_size). See src/export.py for the graphs and the JSON.
+The result runs in ``eval.py --backend mindir|onnx --model_dir DIR`` and in
+the C++ application ``ascend310_infer``.
+"""
+import argparse
+import sys
+
+import src  # noqa: F401  (CPU convolution fix before mindspore loads)
+from src.config import ConfigError, parse_overrides
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Export Siamese trackers to MINDIR / ONNX / AIR graphs")
+    p.add_argument("--ckpt", "--ckpt_file", dest="ckpt", required=True, help="checkpoint to export")
+    p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")
+    p.add_argument("--file_format", default="MINDIR", choices=["MINDIR", "ONNX", "AIR"])
+    p.add_argument("--output_dir", default="./export", help="where the graphs and <name>.json go")
+    p.add_argument("--file_name", default=None, help="graph file prefix (default: the config name)")
+    p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
+    p.add_argument("--device_id", type=int, default=None)
+    return p.parse_known_args(argv)
+
+
+def main(argv=None):
+    args, rest = parse_args(argv)
+    from src.export import ExportError, export_checkpoint
+    try:
+        overrides = parse_overrides(rest)
+        from src.device import setup_context
+        setup_context(args.device_target, args.device_id)
+        path = export_checkpoint(args.ckpt, args.output_dir, args.file_format, args.config, overrides,
+                                 args.file_name)
+    except (ConfigError, ExportError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"export_mindir.py: {e}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
