@@ -2,14 +2,17 @@
 
     python eval.py --ckpt CKPT --dataset_path DATA/VOT2018 --dataset_name VOT2018 --filename eval.json
     python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
+    python eval.py --backend onnx --model_dir EXPORT_DIR --dataset_path ... --dataset_name ...  (exported graphs)
     python eval.py --score_only --results_dir results --dataset_path ... --dataset_name ... [--tracker_names A B]
     python eval.py --ckpt SIAMMASK_CKPT --dataset_path DATA/DAVIS --dataset_name DAVIS2016 \
         --track.penalty_k 0.04 --track.window_influence 0.4 --track.lr 1.0 --track.seg_thr 0.35
 
 The experiment config comes from the checkpoint (train.py and convert_pth
-store it) unless --config is given; dotted overrides (--track.penalty_k 0.2)
-apply on top. Result files go to <results_dir>/<dataset_name>/<tracker>/ in
-the official layouts; an interrupted run resumes where it stopped.
+store it; for exported graphs, the export's JSON) unless --config is given;
+dotted overrides (--track.penalty_k 0.2) apply on top (exported graphs have
+fixed input sizes: track.instance_size cannot change). Result files go to
+<results_dir>/<dataset_name>/<tracker>/ in the official layouts; an
+interrupted run resumes where it stopped.
 
 DAVIS-like names (DAVIS2016, DAVIS2017, DAVISSYN, ...) run video object
 segmentation: a mask tracker (SiamMask) starts from each object's first-frame
@@ -40,6 +43,10 @@ def parse_args(argv=None):
     p.add_argument("--ckpt", default=None, help="checkpoint to evaluate")
     p.add_argument("--ckpt_dir", default=None, help="evaluate every <name>_epochNNN.ckpt here (sweep)")
     p.add_argument("--epochs", default=None, help="sweep only these epochs, e.g. 10-20 or 5,10,15")
+    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"],
+                   help="mindspore: the checkpoint's Cell; mindir / onnx: graphs from export_mindir.py")
+    p.add_argument("--model_dir", default=None,
+                   help="with --backend mindir|onnx: the export folder (or its .json)")
     p.add_argument("--tracker_name", default=None, help="result folder name (default: config name [+ _eNNN])")
     p.add_argument("--score_only", type=str2bool, nargs="?", const=True, default=False,
                    help="score existing result files, run nothing")
@@ -79,15 +86,32 @@ def sweep_checkpoints(ckpt_dir, epochs):
     return sorted(found)
 
 
-def evaluate_checkpoint(args, ckpt, tracker_name, overrides, dataset, protocol, results_dir):
+def load_tracker_model(args, source, overrides):
+    """(cfg, backend, record fields) for a checkpoint (mindspore) or an export (mindir/onnx)."""
+    if args.backend == "mindspore":
+        from src.tracker.backends import MindSporeBackend
+        from src.training.checkpoint import load_model_checkpoint
+        cfg, net = load_model_checkpoint(source, args.config, overrides)
+        return cfg, MindSporeBackend(net), {"checkpoint": os.path.abspath(source)}
+    from src.config import config_from_dict, load_config
+    from src.tracker.backends import load_exported
+    desc, backend = load_exported(source, args.backend)
+    if args.config:
+        cfg = load_config(args.config, overrides)
+    else:
+        cfg = config_from_dict(desc["config"], overrides, source=f"config inside {source}")
+    if cfg.model.arch != desc["arch"]:
+        raise ValueError(f"config '{cfg.name}' is model.arch {cfg.model.arch}, the export in {source} "
+                         f"is {desc['arch']}")
+    return cfg, backend, {"exported_model": os.path.abspath(source), "backend": args.backend}
+
+
+def evaluate_model(args, source, tracker_name, overrides, dataset, protocol, results_dir):
     from src.config import Config
     from src.evaluation import evaluate
     from src.tracker import build_tracker
-    from src.tracker.backends import MindSporeBackend
-    from src.training.checkpoint import load_model_checkpoint
 
-    cfg, net = load_model_checkpoint(ckpt, args.config, overrides)
-    backend = MindSporeBackend(net)
+    cfg, backend, extra = load_tracker_model(args, source, overrides)
     if protocol == "vos" and not evaluate.produces_masks(build_tracker(cfg, backend)):
         raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "
                          f"segmentation masks (J/F): evaluate a SiamMask model (model.arch siammask, "
@@ -95,9 +119,9 @@ def evaluate_checkpoint(args, ckpt, tracker_name, overrides, dataset, protocol, 
     name = tracker_name or cfg.name
     fps = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir, name)
     scores = evaluate.score(dataset, protocol, results_dir, [name], args.eao_range)
-    extra = {"checkpoint": os.path.abspath(ckpt), "config": cfg.name,
-             "model": Config.to_dict(cfg)["model"], "hyperparameters": Config.to_dict(cfg)["track"],
-             "results_dir": os.path.abspath(os.path.join(results_dir, name))}
+    extra.update({"config": cfg.name, "model": Config.to_dict(cfg)["model"],
+                  "hyperparameters": Config.to_dict(cfg)["track"],
+                  "results_dir": os.path.abspath(os.path.join(results_dir, name))})
     return name, scores, evaluate.eval_record(protocol, dataset, name, scores, fps, extra)
 
 
@@ -128,7 +152,12 @@ def main(argv=None):
         else:
             from src.device import setup_context
             setup_context(args.device_target, args.device_id)
-            if args.ckpt_dir:
+            if args.backend != "mindspore":
+                if not args.model_dir:
+                    raise ValueError(f"--backend {args.backend} runs exported graphs: give --model_dir "
+                                     f"(made by export_mindir.py --file_format {args.backend.upper()})")
+                runs = [(args.model_dir, args.tracker_name)]
+            elif args.ckpt_dir:
                 runs = [(path, f"{args.tracker_name or ''}{os.path.basename(path)[:-5]}")
                         for _, path in sweep_checkpoints(args.ckpt_dir, parse_epochs(args.epochs))]
             elif args.ckpt:
@@ -137,7 +166,7 @@ def main(argv=None):
                 raise ValueError("give --ckpt, --ckpt_dir or --score_only")
             scores, records = {}, {}
             for ckpt, name in runs:
-                name, s, rec = evaluate_checkpoint(args, ckpt, name, overrides, dataset, protocol, results_dir)
+                name, s, rec = evaluate_model(args, ckpt, name, overrides, dataset, protocol, results_dir)
                 scores.update(s)
                 records[name] = rec
             if len(records) == 1:

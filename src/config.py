@@ -6,6 +6,7 @@ experiment changes. Overrides come from the command line as dotted keys
 (``--train.batch_size 16``). There is no module-level mutable config: callers
 pass the ``Config`` object they loaded.
 """
+import copy
 import dataclasses
 import os
 import typing
@@ -121,6 +122,18 @@ class TrainConfig:
     init_from: str = ""
     seed: int = 123456
     log_interval: int = 20
+    # data parallel: the LR values above are for a global batch of reference_batch pairs
+    # (0 = batch_size, one device); lr_scaling none | linear | sqrt scales every LR by
+    # (batch_size * devices / reference_batch) or its square root (see lr_schedule.lr_scale)
+    lr_scaling: str = "none"
+    reference_batch: int = 0
+    # mixed precision on Ascend/GPU: O0 float32, O2 float16 except BatchNorm, O3 all float16
+    # (CPU always runs O0); the loss is scaled by loss_scale (halved on overflow and doubled
+    # after loss_scale_window good steps when loss_scale_dynamic), gradients unscaled before clipping
+    amp_level: str = "O0"
+    loss_scale: float = 65536.0
+    loss_scale_dynamic: bool = True
+    loss_scale_window: int = 1000
 
 
 @dataclass(frozen=True)
@@ -266,9 +279,14 @@ def config_from_text(text, overrides=(), source="<checkpoint>"):
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"invalid YAML in {source}: {e}") from None
+    return config_from_dict(data, overrides, source)
+
+
+def config_from_dict(data, overrides=(), source="<dict>"):
+    """Build a Config from plain data (e.g. ``Config.to_dict()`` stored in an export's JSON)."""
     if not isinstance(data, dict):
         raise ConfigError(f"config in {source} must be a mapping")
-    return _build_with_overrides(data, overrides, source)
+    return _build_with_overrides(copy.deepcopy(data), overrides, source)
 
 
 def _build_with_overrides(data, overrides, source=None):

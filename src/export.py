@@ -165,13 +165,23 @@ def export_checkpoint(ckpt_path, output_dir, file_format="MINDIR", config=None, 
     return export_graphs(cfg, net, output_dir, file_format, name)
 
 
+def _is_export_json(path):
+    """Whether ``path`` is an export description (a folder may also hold eval.json and the like)."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "graphs" in data and "format_version" in data
+
+
 def read_export(path):
     """The description of an export: ``path`` is its JSON or a directory holding exactly one.
 
     Returns (description dict, directory). Errors name the file and what is wrong.
     """
     if os.path.isdir(path):
-        found = sorted(f for f in os.listdir(path) if f.endswith(".json"))
+        found = sorted(f for f in os.listdir(path) if f.endswith(".json") and _is_export_json(os.path.join(path, f)))
         if len(found) != 1:
             raise FileNotFoundError(f"{path}: expected one exported model .json, found "
                                     f"{len(found) or 'none'}{': ' + ', '.join(found) if found else ''}")
