@@ -1,6 +1,6 @@
 """Training throughput on this machine: the train step alone vs the data loader alone.
 
-    python benchmarks/train_throughput.py [--config configs/siamrpn_alex_dw.yaml]
+    python benchmarks/train_throughput.py [--config configs/siamrpn_alex_dw.yaml | configs/siammask_base.yaml]
         [--data_path DIR] [--batch_size 32] [--steps 5] [--num_workers N]
 
 Prints pairs/s of (a) the compiled train step on fixed in-memory batches and
@@ -34,7 +34,7 @@ def main():
     from src.config import load_config, replace
     from src.data.pipeline import create_train_dataset
     from src.models import build_model
-    from src.training.loss import SiamRPNWithLoss
+    from src.training.loss import build_loss_cell
     from src.training.train_step import ClipSkipTrainStep
 
     ms.set_context(mode=ms.GRAPH_MODE)
@@ -47,10 +47,13 @@ def main():
         data_path = tmp.name
         generate(data_path, seed=0, train_videos=20, train_frames=20, val_videos=0, test_videos=0)
     pairs = args.batch_size * (args.steps + 2)
-    cfg = replace(load_config(args.config), **{
+    base = load_config(args.config)
+    cfg = replace(base, **{
         "train.batch_size": args.batch_size, "data.videos_per_epoch": pairs,
         "data.train": [{"name": "SYN", "root": "train/syn/crop511", "anno": "train/syn/train.json",
-                        "frame_range": 20, "num_use": -1}]})
+                        "frame_range": 20, "num_use": -1,
+                        # SiamMask configs read the synthetic crops' masks
+                        "has_mask": base.model.arch == "siammask"}]})
     workers = cfg.data.num_workers if args.num_workers is None else args.num_workers
 
     # (b) loader alone
@@ -65,7 +68,8 @@ def main():
     # (a) train step alone, on batches already in memory
     net = build_model(cfg)
     opt = nn.SGD(net.trainable_params(), learning_rate=1e-3, momentum=0.9, weight_decay=1e-4)
-    step = ClipSkipTrainStep(SiamRPNWithLoss(net), opt)
+    loss_cell, _ = build_loss_cell(cfg, net)
+    step = ClipSkipTrainStep(loss_cell, opt)
     step.set_train()
     inputs = [[ms.Tensor(np.asarray(c)) for c in b] for b in batches]
     step(*inputs[0])                                       # compile

@@ -2,12 +2,13 @@
 
     python -m src.tools.training_report OUTPUT_DIR [--eval_json eval.json] [--min_gain 2.0]
 
-Prints epoch, mean loss and held-out top-anchor hit rate, then compares the
-last epoch with the untrained model (epoch 0); with ``--eval_json`` (a
+Prints epoch, mean loss and held-out top-anchor hit rate (SiamMask runs also
+the mask loss and the held-out mask IoU at positive positions), then compares
+the last epoch with the untrained model (epoch 0); with ``--eval_json`` (a
 checkpoint sweep of eval.py over epoch 0 and the last epoch) also their
 tracking EAO. Exits 1 when the hit rate or the EAO did not grow at least
-``--min_gain`` times or the loss did not fall, so scripts can tell a run
-that learned from one that did not.
+``--min_gain`` times, the loss did not fall, or (SiamMask) the mask IoU did
+not grow, so scripts can tell a run that learned from one that did not.
 """
 import argparse
 import json
@@ -28,12 +29,16 @@ def main(argv=None):
         sys.exit(f"training_report: no metrics file at {path}")
     with open(path) as f:
         data = {int(k): v for k, v in json.load(f).items()}
-    print(f"{'epoch':>5} {'loss':>8} {'hit rate':>9} {'pairs/s':>8}")
+    has_mask = any("mask_iou" in m for m in data.values())
+    columns = [("loss", "loss", 8, ".4f"), (METRIC, "hit rate", 9, ".3f")]
+    if has_mask:
+        columns += [("loss_mask", "mask loss", 9, ".4f"), ("mask_iou", "mask IoU", 9, ".3f")]
+    columns.append(("pairs_per_s", "pairs/s", 8, ".1f"))
+    print(f"{'epoch':>5} " + " ".join(f"{title:>{width}}" for _, title, width, _ in columns))
     for epoch in sorted(data):
         m = data[epoch]
-        loss = "-" if m.get("loss") is None else f"{m['loss']:.4f}"
-        rate = "-" if m.get("pairs_per_s") is None else f"{m['pairs_per_s']:.1f}"
-        print(f"{epoch:>5} {loss:>8} {m.get(METRIC, float('nan')):>9.3f} {rate:>8}")
+        cells = ["-" if m.get(key) is None else format(m[key], fmt) for key, _, _, fmt in columns]
+        print(f"{epoch:>5} " + " ".join(f"{c:>{w}}" for c, (_, _, w, _) in zip(cells, columns)))
     epochs = sorted(e for e in data if e > 0)
     if 0 not in data or not epochs:
         sys.exit("training_report: need the untrained (epoch 0) and at least one trained epoch")
@@ -43,6 +48,11 @@ def main(argv=None):
           f"after epoch {epochs[-1]} {after:.3f}")
     print(f"mean training loss: epoch {epochs[0]} {first['loss']:.4f}, epoch {epochs[-1]} {last['loss']:.4f}")
     learned = after >= max(args.min_gain * before, 0.05) and last["loss"] < first["loss"]
+    if has_mask:
+        iou_before, iou_after = data[0].get("mask_iou"), last.get("mask_iou")
+        print(f"held-out mask IoU at positive positions: untrained {iou_before:.3f}, "
+              f"after epoch {epochs[-1]} {iou_after:.3f}")
+        learned = learned and iou_after > iou_before
     if args.eval_json:
         learned = _compare_eao(args.eval_json, epochs[-1], args.min_gain) and learned
     print("the model learned" if learned else "the model did NOT learn enough")
