@@ -27,7 +27,7 @@ import re
 import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
-from src.config import ConfigError, load_config, parse_overrides
+from src.config import ConfigError, parse_overrides
 from src.utils import str2bool
 
 

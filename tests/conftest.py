@@ -24,3 +24,12 @@ def graph_mode_cpu():
     import mindspore as ms
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
+
+
+def synthetic_test_sets(root, seed, videos, frames, sub="data"):
+    """Write the synthetic test sets (VOTSYN, OTBSYN, DAVISSYN) under ``root/sub/test``
+    (with a minimal 1-video train part); returns ``root``."""
+    from src.data.synthetic import generate
+    generate(str(root / sub), seed=seed, train_videos=1, train_frames=2, val_videos=0,
+             test_videos=videos, test_frames=frames)
+    return root

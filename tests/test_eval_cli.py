@@ -7,6 +7,8 @@ import sys
 import mindspore as ms
 import pytest
 
+from conftest import synthetic_test_sets
+
 from src.config import Config, replace, to_yaml
 from src.models import build_model
 from src.training.checkpoint import save_checkpoint_atomic
@@ -16,10 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    from src.data.synthetic import generate
     root = tmp_path_factory.mktemp("evalcli")
-    generate(str(root / "data"), seed=3, train_videos=1, train_frames=2, val_videos=0, test_videos=2,
-             test_frames=16)
+    synthetic_test_sets(root, seed=3, videos=2, frames=16)
     cfg = replace(Config(), **{"name": "tiny", "model.width_mult": 0.125, "model.feature_channels": 16,
                                "track.instance_size": 255})
     ms.set_seed(1)

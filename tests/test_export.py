@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, synthetic_test_sets
 from src.config import Config, load_config, replace, to_yaml
 from src.export import export_graphs, read_export, sample_io
 from src.models import build_model
@@ -126,10 +126,8 @@ def test_read_export_names_what_is_wrong(tmp_path):
 
 @pytest.fixture(scope="module")
 def vot_data(tmp_path_factory):
-    from src.data.synthetic import generate
     root = tmp_path_factory.mktemp("backends")
-    generate(str(root / "data"), seed=5, train_videos=1, train_frames=2, val_videos=0, test_videos=2,
-             test_frames=30)
+    synthetic_test_sets(root, seed=5, videos=2, frames=30)
     return root
 
 

@@ -5,6 +5,8 @@ import os
 import cv2
 import numpy as np
 import pytest
+
+from conftest import synthetic_test_sets
 from PIL import Image
 
 from src.config import Config, replace
@@ -16,10 +18,8 @@ from src.tracker.got10k_adapter import Got10kTracker
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from src.data.synthetic import generate
     root = tmp_path_factory.mktemp("got10k")
-    generate(str(root / "syn"), seed=5, train_videos=1, train_frames=2, val_videos=0, test_videos=2,
-             test_frames=12)
+    synthetic_test_sets(root, seed=5, videos=2, frames=12, sub="syn")
     cfg = replace(Config(), **{"model.width_mult": 0.125, "model.feature_channels": 16})
     backend = MindSporeBackend(build_model(cfg))
     return root, cfg, backend

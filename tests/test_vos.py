@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import synthetic_test_sets
+
 from src.evaluation import results, vos_metrics
 from src.evaluation.datasets import DatasetError, dataset_kind, load_dataset
 from src.evaluation.evaluate import run_vos, run_vos_dataset, score, summarise
@@ -190,10 +192,8 @@ def test_statistics_follow_db_statistics():
 # ------------------------------------------------------------------- loader
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    from src.data.synthetic import generate
     root = tmp_path_factory.mktemp("vos")
-    generate(str(root / "data"), seed=3, train_videos=1, train_frames=2, val_videos=0, test_videos=2,
-             test_frames=8)
+    synthetic_test_sets(root, seed=3, videos=2, frames=8)
     return root
 
 

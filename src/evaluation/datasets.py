@@ -345,16 +345,27 @@ def _vot_tags(raw, length, seq, source):
 
 
 # ------------------------------------------------------------------ raw layouts
+def _listed_or_found(root, list_name, find):
+    """Sequence names from ``root/list_name`` if it exists, else ``find()`` (a folder scan)."""
+    list_path = os.path.join(root, list_name)
+    return _read_list(list_path, os.path.basename(root)) if os.path.isfile(list_path) else find()
+
+
+def _sequence(seq, gt_path, frame_dir, allowed=(4,)):
+    """(ground truth, frame files) of one sequence, checked to have one line per frame."""
+    gt = read_groundtruth(gt_path, seq, allowed=allowed)
+    files = list_frames(frame_dir, seq)
+    check_frame_count(seq, files, frame_dir, len(gt), gt_path)
+    return gt, files
+
+
 def _vot_raw_videos(root, image_sizes):
     videos = []
     for seq in _read_list(os.path.join(root, "list.txt"), os.path.basename(root)):
         seq_dir = os.path.join(root, seq)
-        gt_path = os.path.join(seq_dir, "groundtruth.txt")
-        gt = read_groundtruth(gt_path, seq, allowed=(4, 8))
         color = os.path.join(seq_dir, "color")
-        frame_dir = color if os.path.isdir(color) else seq_dir
-        files = list_frames(frame_dir, seq)
-        check_frame_count(seq, files, frame_dir, len(gt), gt_path)
+        gt, files = _sequence(seq, os.path.join(seq_dir, "groundtruth.txt"),
+                              color if os.path.isdir(color) else seq_dir, allowed=(4, 8))
         raw_tags = {}
         for tag in VOT_TAGS:
             path = os.path.join(seq_dir, f"{tag}.tag")
@@ -366,21 +377,13 @@ def _vot_raw_videos(root, image_sizes):
 
 
 def _otb_raw_videos(root, image_sizes):
-    list_path = os.path.join(root, "list.txt")
-    if os.path.isfile(list_path):
-        seqs = _read_list(list_path, os.path.basename(root))
-    else:
-        seqs = sorted(d for d in os.listdir(root)
-                      if os.path.isfile(os.path.join(root, d, "groundtruth_rect.txt")))
+    seqs = _listed_or_found(root, "list.txt", lambda: sorted(
+        d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "groundtruth_rect.txt"))))
     if not seqs:
         raise DatasetError(f"{root}: no sequences (no JSON, list.txt or */groundtruth_rect.txt)")
     videos = []
     for seq in seqs:
-        gt_path = os.path.join(root, seq, "groundtruth_rect.txt")
-        gt = read_groundtruth(gt_path, seq, allowed=(4,))
-        frame_dir = os.path.join(root, seq, "img")
-        files = list_frames(frame_dir, seq)
-        check_frame_count(seq, files, frame_dir, len(gt), gt_path)
+        gt, files = _sequence(seq, os.path.join(root, seq, "groundtruth_rect.txt"), os.path.join(root, seq, "img"))
         videos.append(Video(seq, files, gt, image_size=(image_sizes or {}).get(seq)))
     return videos
 
@@ -421,21 +424,13 @@ def _got10k_videos(root, test_split, image_sizes):
 
 
 def _lasot_raw_videos(root, image_sizes):
-    list_path = os.path.join(root, "testing_set.txt")
-    if os.path.isfile(list_path):
-        seqs = _read_list(list_path, os.path.basename(root))
-    else:
-        seqs = sorted(s for c in sorted(os.listdir(root)) if os.path.isdir(os.path.join(root, c))
-                      for s in os.listdir(os.path.join(root, c))
-                      if os.path.isfile(os.path.join(root, c, s, "groundtruth.txt")))
+    seqs = _listed_or_found(root, "testing_set.txt", lambda: sorted(
+        s for c in sorted(os.listdir(root)) if os.path.isdir(os.path.join(root, c))
+        for s in os.listdir(os.path.join(root, c)) if os.path.isfile(os.path.join(root, c, s, "groundtruth.txt"))))
     videos = []
     for seq in seqs:
         seq_dir = os.path.join(root, seq.rsplit("-", 1)[0], seq)
-        gt_path = os.path.join(seq_dir, "groundtruth.txt")
-        gt = read_groundtruth(gt_path, seq, allowed=(4,))
-        frame_dir = os.path.join(seq_dir, "img")
-        files = list_frames(frame_dir, seq)
-        check_frame_count(seq, files, frame_dir, len(gt), gt_path)
+        gt, files = _sequence(seq, os.path.join(seq_dir, "groundtruth.txt"), os.path.join(seq_dir, "img"))
         hidden = np.zeros(len(gt), bool)
         for label in ("full_occlusion", "out_of_view"):
             path = os.path.join(seq_dir, f"{label}.txt")

@@ -144,19 +144,27 @@ def format_vot_table(scores, show_video_level=False, color=False):
     lines = _box(header, [row.format(t, s["accuracy"], s["robustness"], s["lost_number"], s["eao"])
                           for t, s in ((t, scores[t]) for t in _ranked(scores, "eao"))])
     if show_video_level and len(scores) < 10:
-        header1 = "|{:^14}|".format("Tracker name") + "".join("{:^17}|".format(t) for t in scores)
-        header2 = "|{:^14}|".format("Video name") + "{:^8}|{:^8}|".format("Acc", "LN") * len(scores)
-        bar = "-" * len(header1)
-        lines += ["\n\n", bar, header1, bar, header2, bar]
-        for video in next(iter(scores.values()))["per_video"]:
-            cells = ""
-            for s in scores.values():
-                v = s["per_video"][video]
-                cells += _paint("{:^8.3f}".format(v["accuracy"]), v["accuracy"] < 0.5, color) + "|"
-                cells += _paint("{:^8.3f}".format(v["num_failures"]), v["num_failures"] > 0, color) + "|"
-            lines.append("|{:^14}|".format(video) + cells)
-        lines.append(bar)
+        def cells(v):
+            return [("{:^8.3f}".format(v["accuracy"]), v["accuracy"] < 0.5),
+                    ("{:^8.3f}".format(v["num_failures"]), v["num_failures"] > 0)]
+        lines += _video_table(scores, 14, 17, "{:^8}|{:^8}|".format("Acc", "LN"), cells, color)
     return "\n".join(lines) + "\n"
+
+
+def _video_table(scores, name_width, tracker_width, sub_header, cells, color):
+    """pysot's per-video table: one column group per tracker, ``cells(video scores)``
+    giving (text, paint red) pairs."""
+    header1 = f"|{{:^{name_width}}}|".format("Tracker name") + "".join(
+        f"{{:^{tracker_width}}}|".format(t) for t in scores)
+    header2 = f"|{{:^{name_width}}}|".format("Video name") + sub_header * len(scores)
+    bar = "-" * len(header1)
+    lines = ["\n\n", bar, header1, bar, header2, bar]
+    for video in next(iter(scores.values()))["per_video"]:
+        row = "".join(_paint(text, red, color) + "|" for s in scores.values()
+                      for text, red in cells(s["per_video"][video]))
+        lines.append(f"|{{:^{name_width}}}|".format(video) + row)
+    lines.append(bar)
+    return lines
 
 
 def format_ope_table(scores, show_video_level=False, color=False):
@@ -172,19 +180,10 @@ def format_ope_table(scores, show_video_level=False, color=False):
     lines = _box(header, [row.format(t, s["success_auc"], s["norm_precision"], s["precision"])
                           for t, s in ((t, scores[t]) for t in _ranked(scores, "success_auc"))])
     if show_video_level and len(scores) < 10:
-        header1 = "|{:^21}|".format("Tracker name") + "".join("{:^21}|".format(t) for t in scores)
-        header2 = "|{:^21}|".format("Video name") + "{:^9}|{:^11}|".format("success", "precision") * len(scores)
-        bar = "-" * len(header1)
-        lines += ["\n\n", bar, header1, bar, header2, bar]
-        for video in next(iter(scores.values()))["per_video"]:
-            cells = ""
-            for s in scores.values():
-                v = s["per_video"][video]
-                success, precision = np.mean(v["success_curve"]), np.mean(v["precision_curve"])
-                cells += _paint("{:^9.3f}".format(success), success < 0.6, color) + "|"
-                cells += _paint("{:^11.3f}".format(precision), precision < 0.6, color) + "|"
-            lines.append("|{:^21}|".format(video) + cells)
-        lines.append(bar)
+        def cells(v):
+            success, precision = np.mean(v["success_curve"]), np.mean(v["precision_curve"])
+            return [("{:^9.3f}".format(success), success < 0.6), ("{:^11.3f}".format(precision), precision < 0.6)]
+        lines += _video_table(scores, 21, 21, "{:^9}|{:^11}|".format("success", "precision"), cells, color)
     return "\n".join(lines) + "\n"
 
 
