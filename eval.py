@@ -4,8 +4,7 @@
     python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
     python eval.py --backend onnx --model_dir EXPORT_DIR --dataset_path ... --dataset_name ...  (exported graphs)
     python eval.py --score_only --results_dir results --dataset_path ... --dataset_name ... [--tracker_names A B]
-    python eval.py --ckpt SIAMMASK_CKPT --dataset_path DATA/DAVIS --dataset_name DAVIS2016 \
-        --track.penalty_k 0.04 --track.window_influence 0.4 --track.lr 1.0 --track.seg_thr 0.35
+    python eval.py --ckpt SIAMMASK_CKPT --dataset_path DATA/DAVIS --dataset_name DAVIS2016 --hp_preset siammask_davis
 
 The experiment config comes from the checkpoint (train.py and convert_pth
 store it; for exported graphs, the export's JSON) unless --config is given;
@@ -18,7 +17,7 @@ DAVIS-like names (DAVIS2016, DAVIS2017, DAVISSYN, ...) run video object
 segmentation: a mask tracker (SiamMask) starts from each object's first-frame
 mask box, writes <tracker>/<seq>/<frame>.png per frame and is scored with
 DAVIS's J (region IoU) and F (boundary F-measure): mean, recall and decay.
-SiamMask's DAVIS hyperparameters are the overrides shown above.
+SiamMask's DAVIS hyperparameters are the preset shown above (src/tracker/presets.py).
 """
 import argparse
 import glob
@@ -53,6 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--tracker_names", nargs="*", default=None, help="with --score_only (default: all found)")
     p.add_argument("--eao_range", nargs=2, type=int, default=None, metavar=("LOW", "HIGH"),
                    help="EAO sequence-length interval (known for VOT2016-2019)")
+    p.add_argument("--hp_preset", default=None,
+                   help="named tracking hyperparameters: siammask_vot, siammask_vot-ld, siammask_davis, "
+                        "siamrpn_alex_dw_vot (src/tracker/presets.py); --track.* overrides win")
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
     p.add_argument("--plots", type=str2bool, default=True, help="write PNG plots beside --filename")
@@ -133,6 +135,9 @@ def main(argv=None):
 
     try:
         overrides = parse_overrides(rest)
+        if args.hp_preset:
+            from src.tracker.presets import preset_overrides
+            overrides = preset_overrides(args.hp_preset) + overrides
         protocol = evaluate.protocol_of(args.dataset_name)
         if not os.path.isdir(args.dataset_path):
             raise FileNotFoundError(f"dataset path not found: {args.dataset_path}")

@@ -24,6 +24,9 @@ def parse_args(argv=None):
     p.add_argument("--file_format", default="MINDIR", choices=["MINDIR", "ONNX", "AIR"])
     p.add_argument("--output_dir", default="./export", help="where the graphs and <name>.json go")
     p.add_argument("--file_name", default=None, help="graph file prefix (default: the config name)")
+    p.add_argument("--hp_preset", default=None,
+                   help="named tracking hyperparameters: siammask_vot, siammask_vot-ld, siammask_davis, "
+                        "siamrpn_alex_dw_vot (src/tracker/presets.py); --track.* overrides win")
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
     return p.parse_known_args(argv)
@@ -34,6 +37,9 @@ def main(argv=None):
     from src.export import ExportError, export_checkpoint
     try:
         overrides = parse_overrides(rest)
+        if args.hp_preset:
+            from src.tracker.presets import preset_overrides
+            overrides = preset_overrides(args.hp_preset) + overrides
         from src.device import setup_context
         setup_context(args.device_target, args.device_id)
         path = export_checkpoint(args.ckpt, args.output_dir, args.file_format, args.config, overrides,

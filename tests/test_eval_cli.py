@@ -126,3 +126,18 @@ def test_siammask_reports_rotated_boxes_on_vot(workspace, tmp_path):
     regions = [line.split(",") for line in lines if "," in line]
     assert regions and all(len(r) == 8 for r in regions)
     assert json.loads((tmp_path / "eval.json").read_text())["config"] == "tiny_mask"
+
+
+def test_hyperparameter_presets(workspace, tmp_path):
+    data = str(workspace / "data" / "test" / "VOTSYN")
+    ckpt = str(workspace / "ckpt" / "tiny_epoch001.ckpt")
+    common = ["--ckpt", ckpt, "--dataset_path", data, "--dataset_name", "VOTSYN", "--eao_range", "5", "16",
+              "--results_dir", str(tmp_path / "r"), "--plots", "false"]
+    proc = run_eval(*common, "--hp_preset", "siammask_vot-ld", "--track.lr", "0.5",
+                    "--filename", str(tmp_path / "e.json"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hp = json.loads((tmp_path / "e.json").read_text())["hyperparameters"]
+    # the preset's values, except what an explicit override sets
+    assert (hp["penalty_k"], hp["window_influence"], hp["seg_thr"], hp["lr"]) == (0.10, 0.41, 0.15, 0.5)
+    proc = run_eval(*common, "--hp_preset", "nope")
+    assert proc.returncode != 0 and "unknown --hp_preset 'nope'" in proc.stderr.strip().splitlines()[-1]

@@ -1,0 +1,21 @@
+"""Named tracking-hyperparameter sets of the reference releases (see trackers.md).
+
+SiamMask runs one network with a different hyperparameter set per benchmark
+(VOT, VOT-LD, DAVIS; values from ../shared/reference/trackers.md, i.e. the
+SiamMask paper and release configs). ``--hp_preset`` on eval.py and
+export_mindir.py picks one; explicit ``--track.*`` overrides still win.
+"""
+
+PRESETS = {
+    "siammask_vot": {"penalty_k": 0.04, "window_influence": 0.42, "lr": 0.25, "seg_thr": 0.30},
+    "siammask_vot-ld": {"penalty_k": 0.10, "window_influence": 0.41, "lr": 0.32, "seg_thr": 0.15},
+    "siammask_davis": {"penalty_k": 0.04, "window_influence": 0.40, "lr": 1.00, "seg_thr": 0.35},
+    "siamrpn_alex_dw_vot": {"penalty_k": 0.16, "window_influence": 0.40, "lr": 0.30, "instance_size": 287},
+}
+
+
+def preset_overrides(name):
+    """[(dotted key, value)] for preset ``name``; a clear error for unknown names."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown --hp_preset '{name}' (choose from {', '.join(sorted(PRESETS))})")
+    return [(f"track.{k}", v) for k, v in PRESETS[name].items()]
