@@ -1,23 +1,41 @@
-"""Tracking speed on this machine: network alone vs the whole tracker step.
+"""Tracking speed on this machine: the Python tracker on each back-end and the C++ application.
 
     python benchmarks/track_speed.py [--configs configs/siamrpn_alex_dw.yaml ...]
-        [--frames 30] [--image_size 640x480]
+        [--frames 20] [--rounds 3] [--image_size 640x480] [--cpp_build DIR] [--skip_scoring]
 
 For each model (default: SiamRPN AlexNet-dw, SiamMask without refine, SiamMask
-with refine) it prints, side by side, the time per frame of the network
-graphs alone (search graph, plus the refine graph for SiamMask sharp; inputs
-already made), of the end-to-end tracker step (crop, network, decoding,
-penalties, window, update; SiamMask: refine crops, mask warp-back, contour,
-rotated box), and the tracker overhead relative to the network (goal for
-SiamRPN <= 15%). It then times scoring a VOT-sized result set (60 sequences
-x ~350 frames; goal < 10 s).
+with refine; random weights, speed does not depend on them) it prints, side by
+side, in one run:
+
+* the Python tracker on the MindSpore Cell: time per frame of the network
+  graphs alone (search graph, plus the refine graph for SiamMask sharp;
+  inputs already made), of the end-to-end tracker step (crop, network,
+  decoding, penalties, window, update; SiamMask: refine crops, mask warp-back,
+  contour, rotated box), and the tracker overhead relative to the network
+  (goal for SiamRPN <= 15%);
+* frames per second of the same Python tracker on the exported graphs:
+  MINDIR through MindSpore, ONNX through onnxruntime;
+* frames per second of the C++ application (ascend310_infer, CPU build:
+  OpenVINO on the ONNX graphs) on the same frames, and its speed-up over the
+  Python MindSpore tracker (goal for SiamRPN >= 2x).
+
+All trackers run the same frames from the same initial box. Each figure is the
+median, over --rounds rounds, of the median over the frames after three
+warm-up steps; every round times all the trackers of a model one after the
+other, so a change in machine load between them hits them alike. The C++ application is
+built with ascend310_infer/build.sh into --cpp_build (incremental). It then
+times scoring a VOT-sized result set (60 sequences x ~350 frames; goal < 10 s).
 """
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 import src  # noqa: E402,F401  (CPU convolution fix before mindspore loads)
 
 
@@ -30,22 +48,23 @@ def _frames(n, width, height, seed=0):
     return [np.ascontiguousarray(scene[i:i + height, 2 * i:2 * i + width]) for i in range(n)]
 
 
-def time_tracker(cfg, n_frames, width, height):
+def _init_box(width, height):
+    return [width / 2 - 40, height / 2 - 30, 80, 60]
+
+
+def time_tracker(cfg, backend, frames):
     """Median (network, tracker) seconds per frame, measured interleaved."""
     import numpy as np
 
-    from src.models import build_model
     from src.tracker import build_tracker
-    from src.tracker.backends import MindSporeBackend
     from src.tracker.crop import get_subwindow
 
-    backend = MindSporeBackend(build_model(cfg))
     tracker = build_tracker(cfg, backend)
-    frames = _frames(n_frames + 1, width, height)
-    tracker.init(frames[0], [width / 2 - 40, height / 2 - 30, 80, 60])
+    height, width = frames[0].shape[:2]
+    tracker.init(frames[0], _init_box(width, height))
     x = get_subwindow(frames[0], tracker.center_pos, cfg.track.instance_size, 300, tracker.channel_average)
     refine_args = None
-    if backend.refine_net is not None:
+    if cfg.model.arch == "siammask" and cfg.model.refine:
         from src.models.siammask import refine_inputs
         _, _, _, f0, f1, f2, corr = backend.track(x, tracker.kernels)
         refine_args = refine_inputs(f0, f1, f2, corr, 12, 12)
@@ -71,13 +90,60 @@ def time_tracker(cfg, n_frames, width, height):
     return float(np.median(network)), float(np.median(full))
 
 
+def build_cpp(build_dir):
+    """Build (incrementally) the C++ application's CPU back-end; returns (main path, None) or (None, why)."""
+    proc = subprocess.run(["bash", os.path.join(ROOT, "ascend310_infer", "build.sh"), "cpu", build_dir],
+                          capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable})
+    if proc.returncode != 0:
+        return None, (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1]
+    return os.path.join(build_dir, "main"), None
+
+
+def write_cpp_inputs(frames, folder):
+    """The frames as lossless PNGs and a one-sequence manifest starting from the Python tracker's box."""
+    import cv2
+
+    from preprocess import MANIFEST_FORMAT, MANIFEST_VERSION
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, frame in enumerate(frames):
+        paths.append(os.path.join(folder, f"{i:08d}.png"))
+        cv2.imwrite(paths[-1], frame)
+    height, width = frames[0].shape[:2]
+    x, y, w, h = _init_box(width, height)
+    # an axis-aligned polygon whose init_rect_from_region is exactly [x, y, w, h]
+    polygon = [x, y, x + w - 1, y, x + w - 1, y + h - 1, x, y + h - 1]
+    manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "dataset": "bench", "protocol": "vot",
+                "sequences": [{"name": "bench", "frames": paths, "groundtruth": [polygon] * len(paths)}]}
+    path = os.path.join(folder, "manifest.json")
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+    return path
+
+
+def time_cpp(main, export_dir, manifest, n_frames):
+    """(network, tracker) median seconds per frame of the C++ application's benchmark mode."""
+    # as run_infer_310.sh runs it: without the MindSpore workaround ONEDNN_MAX_CPU_ISA=AVX2
+    # (src/__init__.py), which would also cap OpenVINO's kernels at about half speed
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    proc = subprocess.run([main, f"--model_path={export_dir}", f"--manifest={manifest}",
+                           f"--benchmark_frames={n_frames}"], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ascend310_infer failed: {proc.stderr.strip()}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["median_network_ms"] / 1e3, result["median_track_ms"] / 1e3
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["configs/siamrpn_alex_dw.yaml",
                                                          "configs/siammask_base.yaml",
                                                          "configs/siammask_sharp.yaml"])
-    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--image_size", default="640x480")
+    parser.add_argument("--cpp_build", default=os.path.join(ROOT, "ascend310_infer", "out", "cpu"),
+                        help="build folder of the C++ application (built here if needed)")
     parser.add_argument("--skip_scoring", action="store_true")
     args = parser.parse_args()
 
@@ -85,23 +151,58 @@ def main():
     import numpy as np
 
     from src.config import load_config
+    from src.export import export_graphs
+    from src.models import build_model
+    from src.tracker.backends import MindSporeBackend, load_exported
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
     width, height = (int(v) for v in args.image_size.split("x"))
+    frames = _frames(args.frames + 1, width, height)
+    cpp_main, cpp_missing = build_cpp(args.cpp_build)
     print(f"CPU, {width}x{height} frames, random weights (speed does not depend on them), "
-          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}")
-    print(f"{'model':<28} {'network ms':>10} {'tracker ms':>10} {'overhead':>9} {'tracker fps':>11}")
-    for path in args.configs:
-        cfg = load_config(path)
-        with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
-            network, full = time_tracker(cfg, args.frames, width, height)
-        name = f"{cfg.name} (search {cfg.track.instance_size})"
-        print(f"{name:<28} {network * 1e3:10.1f} {full * 1e3:10.1f} "
-              f"{(full - network) / network * 100:8.1f}% {1 / full:11.1f}")
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
+          f"median of {args.rounds} rounds")
+    if cpp_missing:
+        print(f"C++ application not built: {cpp_missing}")
+    print(f"{'':<28} {'Python tracker, MindSpore Cell':^39} | {'Python tracker fps':^19} | "
+          f"{'C++ app (OpenVINO CPU)':^31}")
+    print(f"{'model':<28} {'network ms':>10} {'tracker ms':>10} {'overhead':>9} {'fps':>7} | "
+          f"{'MINDIR':>9} {'ONNX':>9} | {'network ms':>10} {'fps':>7} {'vs Cell':>11}")
+    with tempfile.TemporaryDirectory(prefix="track_speed_") as tmp:
+        manifest = write_cpp_inputs(frames, os.path.join(tmp, "frames")) if cpp_main else None
+        for path in args.configs:
+            cfg = load_config(path)
+            ms.set_seed(0)
+            net = build_model(cfg)
+            backends = {"Cell": MindSporeBackend(net)}
+            for fmt in ("MINDIR", "ONNX"):
+                export_dir = os.path.join(tmp, f"{cfg.name}_{fmt}")
+                export_graphs(cfg, net, export_dir, fmt)
+                backends[fmt] = load_exported(export_dir, fmt.lower())[1]
+            rounds = {name: [] for name in [*backends, "C++"]}
+            for _ in range(args.rounds):
+                with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
+                    for name, backend in backends.items():
+                        rounds[name].append(time_tracker(cfg, backend, frames))
+                if cpp_main:
+                    rounds["C++"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"), manifest,
+                                                  args.frames))
+            (network, full), fps = np.median(rounds["Cell"], axis=0), {}
+            for fmt in ("MINDIR", "ONNX"):
+                fps[fmt] = 1 / np.median([r[1] for r in rounds[fmt]])
+            cpp = "n/a"
+            if cpp_main:
+                cpp_network, cpp_full = np.median(rounds["C++"], axis=0)
+                cpp = f"{cpp_network * 1e3:10.1f} {1 / cpp_full:7.1f} {full / cpp_full:10.1f}x"
+            name = f"{cfg.name} (search {cfg.track.instance_size})"
+            print(f"{name:<28} {network * 1e3:10.1f} {full * 1e3:10.1f} {(full - network) / network * 100:8.1f}% "
+                  f"{1 / full:7.1f} | {fps['MINDIR']:9.1f} {fps['ONNX']:9.1f} | {cpp}", flush=True)
+    print("goals: Python tracker overhead <= 15% of the network (SiamRPN); C++ app >= 2x the Python "
+          "MindSpore tracker (SiamRPN)")
     if not args.skip_scoring:
         from benchmarks.score_speed import time_scoring
-        _, frames, (_, t_load, t_score), n_seq = time_scoring()
-        print(f"scoring a VOT-sized result set ({n_seq} sequences, {frames} frames; A/R/EAO): "
+        _, n_frames, (_, t_load, t_score), n_seq = time_scoring()
+        print(f"scoring a VOT-sized result set ({n_seq} sequences, {n_frames} frames; A/R/EAO): "
               f"{t_load + t_score:.2f} s (goal < 10 s)")
 
 

@@ -163,6 +163,16 @@ def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
     return fps
 
 
+def recorded_fps(dataset, kind, results_dir, tracker_name):
+    """{seq: fps} from the per-frame time files a run wrote (None for a sequence without one).
+
+    For result files written by another program, e.g. the C++ application
+    (ascend310_infer, scored by postprocess.py), in eval.py's layout.
+    """
+    return {v.name: _fps(results.read_times(_time_path(kind, results_dir, tracker_name, v.name)))
+            for v in dataset}
+
+
 def score(dataset, kind, results_dir, tracker_names, eao_range=None):
     if kind == "vot":
         return report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
@@ -274,5 +284,5 @@ def eval_record(kind, dataset, tracker_name, scores, fps, extra):
 
 
 __all__ = ["MAIN_METRIC", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
-           "run_dataset", "score", "format_table", "write_plots", "summarise", "eval_record", "write_json",
-           "software_versions"]
+           "run_dataset", "recorded_fps", "score", "format_table", "write_plots", "summarise", "eval_record",
+           "write_json", "software_versions"]

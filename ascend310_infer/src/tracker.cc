@@ -1,0 +1,386 @@
+#include "inc/tracker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <opencv2/imgproc.hpp>
+
+#include "inc/utils.h"
+
+namespace siam {
+
+namespace {
+
+constexpr double kPi = 3.141592653589793;
+constexpr double kMinContourArea = 100;   // siammask_tracker.MIN_CONTOUR_AREA
+
+/** Python's min(a, b) / max(a, b): the first argument unless the second compares smaller/larger (NaN-safe). */
+inline double PyMin(double a, double b) { return b < a ? b : a; }
+inline double PyMax(double a, double b) { return b > a ? b : a; }
+/** np.maximum: NaN-propagating. */
+inline double NpMaximum(double a, double b) { return std::isnan(a) ? a : std::isnan(b) ? b : (b > a ? b : a); }
+/** np.maximum(r, 1 / r) */
+inline double Change(double r) { return NpMaximum(r, 1.0 / r); }
+/** Python round() of a float64: round half to even (the default FE_TONEAREST mode). */
+inline double RoundHalfEven(double v) { return std::nearbyint(v); }
+/** scipy.special.expit on float32 stays in float32: 1 / (1 + expf(-x)). */
+inline float Expit(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+/** siamrpn_tracker._context_size: sqrt((w + p)(h + p)), p = (w + h) * amount. */
+inline double ContextSize(double w, double h, double amount) {
+  double pad = (w + h) * amount;
+  return std::sqrt((w + pad) * (h + pad));
+}
+
+int64_t ToIndex(double v, const char *what) {
+  if (!std::isfinite(v) || std::fabs(v) > 1e15) throw AppError(std::string("non-finite ") + what + " in the tracker");
+  return static_cast<int64_t>(v);
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+SiamTracker::SiamTracker(Backend *backend, const ModelDesc &desc)
+    : backend_(backend),
+      desc_(desc),
+      cfg_(desc.track),
+      is_mask_(desc.arch == "siammask"),
+      score_size_(desc.score_size),
+      num_positions_(desc.NumAnchors() * desc.score_size * desc.score_size) {
+  // src/models/anchors.py tracking_anchors: float32 corners of the base anchors
+  // (ws = int(sqrt(stride^2 / r)), hs = int(ws * r), times the scale), their
+  // float32 widths, centres at -(S // 2) * stride + stride * i; anchor-major,
+  // then y, then x, the order of the network's channels.
+  const int S = score_size_, stride = desc.anchor_stride;
+  const double base = static_cast<double>(stride) * stride;
+  const float ori = static_cast<float>(-(S / 2) * stride);
+  for (double r : desc.anchor_ratios) {
+    int ws = static_cast<int>(std::sqrt(base * 1.0 / r));
+    int hs = static_cast<int>(ws * r);
+    for (double s : desc.anchor_scales) {
+      double w = ws * s, h = hs * s;
+      float aw = static_cast<float>(w * 0.5) - static_cast<float>(-w * 0.5);
+      float ah = static_cast<float>(h * 0.5) - static_cast<float>(-h * 0.5);
+      for (int y = 0; y < S; ++y) {
+        for (int x = 0; x < S; ++x) {
+          anchor_cx_.push_back(ori + static_cast<float>(stride) * static_cast<float>(x));
+          anchor_cy_.push_back(ori + static_cast<float>(stride) * static_cast<float>(y));
+          anchor_w_.push_back(aw);
+          anchor_h_.push_back(ah);
+        }
+      }
+    }
+  }
+  // np.tile(np.outer(np.hanning(S), np.hanning(S)).ravel(), A), with numpy's
+  // hanning: 0.5 + 0.5 * cos(pi * n / (M - 1)), n = 1 - M, 3 - M, ..., M - 1
+  std::vector<double> hann(S, 1.0);
+  if (S > 1) {
+    const double M = S;
+    for (int i = 0; i < S; ++i) hann[i] = 0.5 + 0.5 * std::cos(kPi * (1 - M + 2.0 * i) / (M - 1));
+  }
+  for (int a = 0; a < desc.NumAnchors(); ++a) {
+    for (int y = 0; y < S; ++y) {
+      for (int x = 0; x < S; ++x) window_.push_back(hann[y] * hann[x]);
+    }
+  }
+  score_.resize(num_positions_);
+  box_cx_.resize(num_positions_);
+  box_cy_.resize(num_positions_);
+  box_w_.resize(num_positions_);
+  box_h_.resize(num_positions_);
+  penalty_.resize(num_positions_);
+}
+
+void SiamTracker::Crop(const cv::Mat &image, int model_size, int original_size, Buffer *out) {
+  // src/tracker/crop.py get_subwindow: square crop of side original_size with
+  // corners rounded as the export says, mean-colour (uint8) padding outside the
+  // image, cv::resize INTER_LINEAR to model_size, then HWC uint8 -> CHW float32.
+  const int sz = original_size;
+  const double c = (original_size + 1) / 2.0;
+  auto round_corner = [this](double v) { return desc_.round_half_even ? RoundHalfEven(v) : std::floor(v + 0.5); };
+  const int64_t xmin = ToIndex(round_corner(center_x_ - c), "crop corner");
+  const int64_t ymin = ToIndex(round_corner(center_y_ - c), "crop corner");
+  const int64_t x0 = std::max<int64_t>(xmin, 0), y0 = std::max<int64_t>(ymin, 0);
+  const int64_t x1 = std::min<int64_t>(xmin + sz, image.cols), y1 = std::min<int64_t>(ymin + sz, image.rows);
+  cv::Mat patch;
+  if (x0 == xmin && y0 == ymin && x1 == xmin + sz && y1 == ymin + sz) {
+    patch = image(cv::Rect(static_cast<int>(x0), static_cast<int>(y0), sz, sz));
+  } else {
+    canvas_.create(sz, sz, CV_8UC3);
+    canvas_.setTo(cv::Scalar(avg_[0], avg_[1], avg_[2]));
+    if (x1 > x0 && y1 > y0) {
+      cv::Rect src(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x1 - x0), static_cast<int>(y1 - y0));
+      image(src).copyTo(canvas_(cv::Rect(static_cast<int>(x0 - xmin), static_cast<int>(y0 - ymin), src.width,
+                                         src.height)));
+    }
+    patch = canvas_;
+  }
+  if (model_size != sz) {
+    cv::resize(patch, resized_, cv::Size(model_size, model_size));
+    patch = resized_;
+  }
+  const size_t plane = static_cast<size_t>(model_size) * model_size;
+  out->resize(3 * plane);
+  float *dst = out->data();
+  for (int y = 0; y < model_size; ++y) {
+    const unsigned char *row = patch.ptr<unsigned char>(y);
+    for (int x = 0; x < model_size; ++x) {
+      size_t i = static_cast<size_t>(y) * model_size + x;
+      dst[i] = row[3 * x];
+      dst[plane + i] = row[3 * x + 1];
+      dst[2 * plane + i] = row[3 * x + 2];
+    }
+  }
+}
+
+void SiamTracker::Init(const cv::Mat &image, const std::array<double, 4> &box) {
+  // siamrpn_tracker.check_init_box
+  const double x = box[0], y = box[1], w = box[2], h = box[3];
+  char text[160];
+  std::snprintf(text, sizeof(text), "init box [%g, %g, %g, %g]", x, y, w, h);
+  if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(w) || !std::isfinite(h)) {
+    throw AppError(std::string(text) + " has non-finite values");
+  }
+  if (w <= 0 || h <= 0) throw AppError(std::string(text) + " has zero or negative area");
+  if (x >= image.cols || y >= image.rows || x + w <= 0 || y + h <= 0) {
+    throw AppError(std::string(text) + " lies outside the " + std::to_string(image.cols) + "x" +
+                   std::to_string(image.rows) + " image");
+  }
+  center_x_ = x + (w - 1) / 2;
+  center_y_ = y + (h - 1) / 2;
+  width_ = w;
+  height_ = h;
+  const int s_z = static_cast<int>(RoundHalfEven(ContextSize(w, h, cfg_.context_amount)));
+  // np.mean(image, axis=(0, 1)) then astype(uint8): the sums of uint8 values are exact in double
+  cv::Scalar sum = cv::sum(image);
+  const double count = static_cast<double>(image.total());
+  for (int ch = 0; ch < 3; ++ch) avg_[ch] = static_cast<unsigned char>(sum[ch] / count);
+  Crop(image, cfg_.exemplar_size, s_z, &z_);
+  kernels_ = backend_->Template(z_);
+  initialised_ = true;
+}
+
+SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
+  if (!initialised_) throw AppError("Track() called before Init()");
+  const double s_z = ContextSize(width_, height_, cfg_.context_amount);
+  const double scale_z = cfg_.exemplar_size / s_z;
+  const int s_x = static_cast<int>(
+      ToIndex(RoundHalfEven(s_z * (static_cast<double>(cfg_.instance_size) / cfg_.exemplar_size)), "search size"));
+  Crop(image, cfg_.instance_size, s_x, &x_);
+  auto tic = std::chrono::steady_clock::now();
+  outputs_ = backend_->Track(x_, kernels_);
+  network_seconds_ = Seconds(tic);
+
+  // _decode + the penalties of _search, element by element in numpy's precision
+  const int N = num_positions_;
+  const float *cls = outputs_[0].data, *loc = outputs_[1].data;
+  const double target = ContextSize(width_ * scale_z, height_ * scale_z, 0.5);
+  const double aspect = width_ / height_;
+  const double k = cfg_.penalty_k, wi = cfg_.window_influence;
+  int best = 0;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < N; ++i) {
+    const float fg_minus_bg = cls[N + i] - cls[i];   // float32, as numpy subtracts float32 rows
+    const float score = Expit(fg_minus_bg);          // softmax over {bg, fg}
+    const double cx = static_cast<double>(loc[i]) * anchor_w_[i] + anchor_cx_[i];
+    const double cy = static_cast<double>(loc[N + i]) * anchor_h_[i] + anchor_cy_[i];
+    const double w = std::exp(static_cast<double>(loc[2 * N + i])) * anchor_w_[i];
+    const double h = std::exp(static_cast<double>(loc[3 * N + i])) * anchor_h_[i];
+    const double s_c = Change(ContextSize(w, h, 0.5) / target);
+    const double r_c = Change(aspect / (w / h));
+    const double penalty = std::exp(-(r_c * s_c - 1) * k);
+    double pscore = penalty * score * (1 - wi) + window_[i] * wi;
+    // an untrained or diverged network can predict absurd log-sizes: non-finite
+    // scores rank last instead of winning the argmax (first maximum, as np.argmax)
+    if (!std::isfinite(pscore)) pscore = -std::numeric_limits<double>::infinity();
+    if (i == 0 || pscore > best_score) {
+      best_score = pscore;
+      best = i;
+    }
+    score_[i] = score;
+    box_cx_[i] = cx;
+    box_cy_[i] = cy;
+    box_w_[i] = w;
+    box_h_[i] = h;
+    penalty_[i] = penalty;
+  }
+  const double lr = penalty_[best] * static_cast<double>(score_[best]) * cfg_.lr;
+  Best out;
+  out.index = best;
+  out.cx = box_cx_[best] / scale_z + center_x_;
+  out.cy = box_cy_[best] / scale_z + center_y_;
+  out.w = width_ * (1 - lr) + box_w_[best] / scale_z * lr;
+  out.h = height_ * (1 - lr) + box_h_[best] / scale_z * lr;
+  *crop_side = s_x;
+  return out;
+}
+
+void SiamTracker::Update(const Best &best, const cv::Mat &image) {
+  // clip the centre to the image and the size to [10, image side], with Python's min/max
+  const double iw = image.cols, ih = image.rows;
+  center_x_ = PyMax(0, PyMin(best.cx, iw));
+  center_y_ = PyMax(0, PyMin(best.cy, ih));
+  width_ = PyMax(10, PyMin(best.w, iw));
+  height_ = PyMax(10, PyMin(best.h, ih));
+}
+
+void SiamTracker::Track(const cv::Mat &image) {
+  int crop_side = 0;
+  Best best = Search(image, &crop_side);
+  if (is_mask_) {
+    MaskRegion(best, crop_side, image);   // uses the centre before the update, as SiamMask does
+    Update(best, image);
+  } else {
+    Update(best, image);
+    region_ = {center_x_ - width_ / 2, center_y_ - height_ / 2, width_, height_};
+  }
+}
+
+void SiamTracker::MaskLogits(int y, int x, cv::Mat *logits) {
+  const int out = cfg_.out_size;
+  if (desc_.refine) {
+    // src/models/siammask.py refine_inputs: zero-padded crops of f0, f1, f2 around
+    // (y, x) (pad, step, side) = (16, 4, 61), (8, 2, 31), (4, 1, 15), and corr at (y, x)
+    static const int kCrop[3][3] = {{16, 4, 61}, {8, 2, 31}, {4, 1, 15}};
+    refine_in_.resize(4);
+    for (int f = 0; f < 3; ++f) {
+      const TensorView &map = outputs_[3 + f];
+      const int C = static_cast<int>(map.shape[1]), H = static_cast<int>(map.shape[2]),
+                W = static_cast<int>(map.shape[3]);
+      const int pad = kCrop[f][0], step = kCrop[f][1], side = kCrop[f][2];
+      Buffer &p = refine_in_[f];
+      p.assign(static_cast<size_t>(C) * side * side, 0.0f);
+      const int r0 = step * y - pad, c0 = step * x - pad;
+      const int c_lo = std::max(0, -c0), c_hi = std::min(side, W - c0);
+      for (int ch = 0; ch < C; ++ch) {
+        for (int r = std::max(0, -r0); r < std::min(side, H - r0); ++r) {
+          if (c_hi <= c_lo) break;
+          const float *src = map.data + (static_cast<size_t>(ch) * H + (r0 + r)) * W + c0;
+          std::copy(src + c_lo, src + c_hi, p.data() + (static_cast<size_t>(ch) * side + r) * side + c_lo);
+        }
+      }
+    }
+    const TensorView &corr = outputs_[6];
+    const int C = static_cast<int>(corr.shape[1]), H = static_cast<int>(corr.shape[2]),
+              W = static_cast<int>(corr.shape[3]);
+    refine_in_[3].resize(C);
+    for (int ch = 0; ch < C; ++ch) refine_in_[3][ch] = corr.data[(static_cast<size_t>(ch) * H + y) * W + x];
+    auto tic = std::chrono::steady_clock::now();
+    TensorView v = backend_->Refine({&refine_in_[0], &refine_in_[1], &refine_in_[2], &refine_in_[3]});
+    network_seconds_ += Seconds(tic);
+    cv::Mat(out, out, CV_32F, const_cast<float *>(v.data)).copyTo(*logits);
+    return;
+  }
+  // no refine: the mask head's side x side logits at (y, x), resized bilinearly to out_size
+  const TensorView &mask = outputs_[2];
+  const int M = static_cast<int>(mask.shape[1]), S = score_size_;
+  const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(M))));
+  cv::Mat head(side, side, CV_32F);
+  float *dst = head.ptr<float>();
+  for (int ch = 0; ch < M; ++ch) dst[ch] = mask.data[(static_cast<size_t>(ch) * S + y) * S + x];
+  if (side == out) {
+    *logits = head;
+  } else {
+    cv::resize(head, *logits, cv::Size(out, out));
+  }
+}
+
+void SiamTracker::MaskRegion(const Best &best, int crop_side, const cv::Mat &image) {
+  const int S = score_size_;
+  const int pos = best.index % (S * S), y = pos / S, x = pos % S;
+  cv::Mat prob;
+  MaskLogits(y, x, &prob);
+  for (int r = 0; r < prob.rows; ++r) {
+    float *row = prob.ptr<float>(r);
+    for (int c = 0; c < prob.cols; ++c) row[c] = Expit(row[c]);
+  }
+
+  // siammask_tracker._mask_in_image: the affine map of the exemplar-sized box at
+  // (y, x) back into the frame ...
+  const int iw = image.cols, ih = image.rows;
+  const double crop_x0 = center_x_ - crop_side / 2.0, crop_y0 = center_y_ - crop_side / 2.0;
+  double s = static_cast<double>(crop_side) / cfg_.instance_size;
+  const double sub_x = crop_x0 + (x - cfg_.base_size / 2.0) * desc_.anchor_stride * s;
+  const double sub_y = crop_y0 + (y - cfg_.base_size / 2.0) * desc_.anchor_stride * s;
+  const double sub_w = s * cfg_.exemplar_size;
+  s = cfg_.out_size / sub_w;
+  const double back_x = -sub_x * s, back_y = -sub_y * s, back_w = iw * s, back_h = ih * s;
+  const double a = (iw - 1) / back_w, b = (ih - 1) / back_h;
+  const double c = -a * back_x, d = -b * back_y;
+
+  // ... applied with siammask_tracker.warp_bilinear's exact bilinear weights (not
+  // cv::warpAffine, which quantises positions to 1/32 px), then thresholded in
+  // float32 (numpy compares the float32 map with seg_thr cast to float32)
+  const float border = -1.0f;
+  const float thr = static_cast<float>(cfg_.seg_thr);
+  mask_.create(ih, iw, CV_8U);
+  mask_.setTo(border > thr ? 1 : 0);
+  const int sh = prob.rows, sw = prob.cols;
+  double x_lo = c - a, x_hi = c + a * sw, y_lo = d - b, y_hi = d + b * sh;
+  if (x_lo > x_hi) std::swap(x_lo, x_hi);
+  if (y_lo > y_hi) std::swap(y_lo, y_hi);
+  const int64_t xs0 = std::max<int64_t>(ToIndex(std::floor(x_lo), "mask box"), 0);
+  const int64_t xs1 = std::min<int64_t>(ToIndex(std::ceil(x_hi), "mask box") + 1, iw);
+  const int64_t ys0 = std::max<int64_t>(ToIndex(std::floor(y_lo), "mask box"), 0);
+  const int64_t ys1 = std::min<int64_t>(ToIndex(std::ceil(y_hi), "mask box") + 1, ih);
+  // the source padded by one border pixel on every side, as np.pad(src, 1)
+  auto at = [&](int64_t r, int64_t col) -> double {
+    if (r <= 0 || r > sh || col <= 0 || col > sw) return border;
+    return prob.at<float>(static_cast<int>(r - 1), static_cast<int>(col - 1));
+  };
+  auto clip = [](int64_t v, int64_t hi) { return std::min<int64_t>(std::max<int64_t>(v, 0), hi); };
+  std::vector<int64_t> xi0, xi1;
+  std::vector<double> fx;
+  for (int64_t px = xs0; px < xs1; ++px) {
+    double u = (px - c) / a;
+    double fl = std::floor(u);
+    int64_t x0 = static_cast<int64_t>(fl);
+    xi0.push_back(clip(x0 + 1, sw + 1));
+    xi1.push_back(clip(x0 + 2, sw + 1));
+    fx.push_back(u - x0);
+  }
+  for (int64_t py = ys0; py < ys1; ++py) {
+    double v = (py - d) / b;
+    int64_t y0 = static_cast<int64_t>(std::floor(v));
+    double fy = v - y0;
+    int64_t yi0 = clip(y0 + 1, sh + 1), yi1 = clip(y0 + 2, sh + 1);
+    unsigned char *row = mask_.ptr<unsigned char>(static_cast<int>(py));
+    for (size_t k = 0; k < fx.size(); ++k) {
+      double top = at(yi0, xi0[k]) * (1 - fx[k]) + at(yi0, xi1[k]) * fx[k];
+      double bottom = at(yi1, xi0[k]) * (1 - fx[k]) + at(yi1, xi1[k]) * fx[k];
+      float value = static_cast<float>(top * (1 - fy) + bottom * fy);
+      row[xs0 + static_cast<int64_t>(k)] = value > thr ? 1 : 0;
+    }
+  }
+
+  // the largest external contour's minimum-area rectangle, or the axis-aligned
+  // box (before clipping) when no contour is larger than 100 px
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask_, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+  int largest = -1;
+  double largest_area = 0;
+  for (size_t i = 0; i < contours.size(); ++i) {
+    double area = cv::contourArea(contours[i]);
+    if (largest < 0 || area > largest_area) {
+      largest = static_cast<int>(i);
+      largest_area = area;
+    }
+  }
+  if (largest >= 0 && largest_area > kMinContourArea) {
+    cv::Mat corners;
+    cv::boxPoints(cv::minAreaRect(contours[largest]), corners);
+    const float *p = corners.ptr<float>();
+    region_.assign(p, p + 8);
+  } else {
+    const double x0 = best.cx - best.w / 2, y0 = best.cy - best.h / 2;
+    region_ = {x0, y0, x0 + best.w, y0, x0 + best.w, y0 + best.h, x0, y0 + best.h};
+  }
+}
+
+}  // namespace siam
