@@ -13,6 +13,7 @@ def rpn_cls_loss(cls, label_cls):
     batch, as pysot's index-select does; an empty set contributes 0.
     """
     b, c, h, w = cls.shape
+    cls = ops.cast(cls, ms.float32)   # losses in float32 whatever the network runs (AMP)
     logp = ops.log_softmax(cls.reshape(b, 2, c // 2, h, w), axis=1)
     pos = ops.cast(label_cls == 1, ms.float32)
     neg = ops.cast(label_cls == 0, ms.float32)
@@ -27,6 +28,7 @@ def rpn_loc_loss(loc, label_loc, label_loc_weight):
     loc: (B, 4A, S, S) laid out [dx*A, dy*A, dw*A, dh*A]; label_loc (B, 4, A, S, S).
     """
     b, c, h, w = loc.shape
+    loc = ops.cast(loc, ms.float32)
     diff = ops.abs(loc.reshape(b, 4, c // 4, h, w) - label_loc).sum(axis=1)
     return (diff * label_loc_weight).sum() / b
 
@@ -82,6 +84,7 @@ def mask_soft_margin_loss(logits, target, weight):
     No used slot gives 0, as the reference's empty selection.
     """
     pixels = logits.shape[2]
+    logits = ops.cast(logits, ms.float32)
     per_slot = ops.softplus(-target * logits).sum(axis=2)
     return (per_slot * weight).sum() / (ops.maximum(weight.sum(), 1.0) * pixels)
 

@@ -27,3 +27,26 @@ def step_lrs(lr_cfg, epochs, steps_per_epoch, first_epoch=0, last_epoch=None):
     last_epoch = epochs if last_epoch is None else last_epoch
     lrs = epoch_lrs(lr_cfg, epochs)[first_epoch:last_epoch]
     return np.repeat(lrs, steps_per_epoch).astype(np.float32)
+
+
+LR_SCALING = ("none", "linear", "sqrt")
+
+
+def lr_scale(train_cfg, group_size=1):
+    """Factor applied to every LR of the schedule for data-parallel training.
+
+    ``cfg.train.batch_size`` is per device, so ``group_size`` devices see a
+    global batch ``batch_size * group_size``. The configured LRs are for a
+    global batch of ``train.reference_batch`` (0: ``batch_size``, i.e. one
+    device). ``train.lr_scaling``: ``none`` keeps them (pysot's behaviour: its
+    LRs are for its own GPU count), ``linear`` multiplies them by
+    global / reference (Goyal et al.'s rule, with the warm-up the schedules
+    already have), ``sqrt`` by its square root.
+    """
+    rule = train_cfg.lr_scaling
+    if rule not in LR_SCALING:
+        raise ValueError(f"train.lr_scaling must be one of {', '.join(LR_SCALING)}, got '{rule}'")
+    if train_cfg.reference_batch < 0:
+        raise ValueError(f"train.reference_batch must be 0 or positive, got {train_cfg.reference_batch}")
+    ratio = train_cfg.batch_size * group_size / (train_cfg.reference_batch or train_cfg.batch_size)
+    return {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[rule]

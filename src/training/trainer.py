@@ -9,23 +9,36 @@ The loss cell and the loader columns follow ``cfg.model.arch``: SiamRPN
 (cls + loc) or SiamMask (cls + loc + mask; base stage on the coarse masks,
 sharp stage on the refine module when ``model.refine`` is set). Cells named in
 ``train.frozen_modules`` stay fixed (BN in inference mode) for the whole run.
+
+Data parallel (``group_size`` > 1): every rank builds the same network from
+``train.seed``, takes its shard of each epoch's pairs (src/data/pipeline.py)
+and steps with averaged gradients. Only rank 0 writes checkpoints,
+metrics.json and validation results. Resuming follows rank 0: it picks the
+newest valid checkpoint in its ``output_dir`` and every rank takes rank 0's
+epoch, weights and SGD state through the collective layer, so the ranks need
+no shared disk and cannot start from different epochs. The LRs are scaled by
+``train.lr_scaling`` (see lr_schedule.lr_scale). BatchNorm moving statistics
+are not synchronised (as in pysot): each rank's follow its own shard, only
+rank 0's are saved, and a resumed run starts every rank from rank 0's.
 """
 import json
 import logging
 import os
 
 import mindspore as ms
+import numpy as np
 from mindspore import nn
 from mindspore.train import Model
 
 from ..data.pipeline import create_train_dataset, create_val_dataset
 from ..config import to_yaml
+from ..distributed.collectives import parameters_from_rank0, value_from_rank0
 from ..models import build_model
 from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor
 from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint, save_checkpoint_atomic
 from .loss import SiamMaskPredictor, build_loss_cell
-from .lr_schedule import step_lrs
-from .train_step import ClipSkipTrainStep
+from .lr_schedule import epoch_lrs, lr_scale, step_lrs
+from .train_step import build_train_step, cast_network
 from .validate import siammask_metrics, top_anchor_hit_rate
 
 logger = logging.getLogger("src.training")
@@ -100,7 +113,8 @@ def load_initial_weights(net, path):
 
 
 class Trainer:
-    def __init__(self, cfg, data_path, output_dir, rank=0, group_size=1, num_workers=None):
+    def __init__(self, cfg, data_path, output_dir, rank=0, group_size=1, num_workers=None, amp_level="O0"):
+        """``amp_level``: what this device runs (src.device.effective_amp_level)."""
         self.cfg = cfg
         self.data_path = data_path
         self.output_dir = output_dir
@@ -113,6 +127,8 @@ class Trainer:
         self.metrics_path = os.path.join(output_dir, "metrics.json")
         self.is_mask = cfg.model.arch == "siammask"
         self.frozen_modules = tuple(cfg.train.frozen_modules)
+        self.lr_scale = lr_scale(cfg.train, group_size)
+        self.amp_level = amp_level
 
     def checkpoint_path(self, epoch):
         return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
@@ -181,7 +197,7 @@ class Trainer:
                 p.requires_grad = False
         if not net.trainable_params():
             raise ValueError("nothing to train: every parameter is frozen")
-        lrs = step_lrs(cfg.train.lr, cfg.train.epochs, self.steps_per_epoch, first, last)
+        lrs = step_lrs(cfg.train.lr, cfg.train.epochs, self.steps_per_epoch, first, last) * np.float32(self.lr_scale)
         params = net.trainable_params()
         backbone = [p for p in params if p.name.startswith("backbone.")]
         others = [p for p in params if not p.name.startswith("backbone.")]
@@ -196,17 +212,37 @@ class Trainer:
                      weight_decay=cfg.train.weight_decay)
         return opt, lrs
 
+    def _log_lr_scaling(self):
+        t = self.cfg.train
+        lrs = epoch_lrs(t.lr, t.epochs) * self.lr_scale
+        logger.info("LR x %.4g (train.lr_scaling %s; global batch %d = %d x %d devices, reference %d): "
+                    "epoch 1 LR %.6g, peak %.6g, last %.6g", self.lr_scale, t.lr_scaling,
+                    t.batch_size * self.group_size, t.batch_size, self.group_size,
+                    t.reference_batch or t.batch_size, lrs[0], lrs.max(), lrs[-1])
+
+    def _resume_point(self):
+        """(epoch, params, path) to resume from, decided by rank 0 (params None on other ranks)."""
+        epoch, params, path = 0, None, None
+        if self.is_main:
+            epoch, params, path = newest_valid_checkpoint(self.output_dir, self.cfg.name)
+        if self.group_size > 1:
+            epoch = int(value_from_rank0(epoch, self.rank))
+        if epoch and not self.is_main:
+            logger.info("resuming after epoch %d with rank 0's weights and SGD state", epoch)
+        return epoch, params, path
+
     def run(self):
         cfg = self.cfg
         os.makedirs(self.output_dir, exist_ok=True)
+        self._log_lr_scaling()
         ms.set_seed(cfg.train.seed)   # identical initial weights on every rank
-        net = build_model(cfg)
-        start_epoch, resume_params, resume_path = newest_valid_checkpoint(self.output_dir, cfg.name)
+        net = cast_network(build_model(cfg), self.amp_level)
+        start_epoch, resume_params, resume_path = self._resume_point()
         if resume_params is not None:
             own = {p.name for p in net.get_parameters()}
             ms.load_param_into_net(net, {k: v for k, v in resume_params.items() if k in own}, strict_load=True)
             logger.info("resuming from %s (epoch %d done)", resume_path, start_epoch)
-        else:
+        elif start_epoch == 0:
             if cfg.train.pretrained:
                 load_pretrained_backbone(net, cfg.train.pretrained)
             if cfg.train.init_from:
@@ -214,6 +250,8 @@ class Trainer:
             elif self.is_mask and cfg.model.refine:
                 logger.warning("SiamMask sharp stage without train.init_from: the refine module is trained "
                                "on a base network that was never trained")
+        if self.group_size > 1:   # whatever each rank loaded, all continue from rank 0's weights
+            parameters_from_rank0(net.get_parameters(), self.rank)
         for name in self.frozen_modules:
             get_cell(net, name)   # a misspelt name fails here, before any work
         net_with_loss, loss_names = build_loss_cell(cfg, net)
@@ -234,13 +272,16 @@ class Trainer:
                                       num_workers=self.num_workers, epoch=first)
             self.steps_per_epoch = ds.get_dataset_size()
             opt, lrs = self._optimizer(net, frozen, first, last)
-            step = ClipSkipTrainStep(net_with_loss, opt, cfg.train.grad_clip, cfg.train.max_loss)
-            if resume_params is not None:
-                if start_epoch > 0:   # SGD state (momentum buffers, first-step flags) being resumed
-                    state = {p.name for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)}
-                    ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in state},
+            step = build_train_step(cfg.train, net_with_loss, opt, self.amp_level)
+            if first == start_epoch > 0:   # SGD state (momentum buffers, first-step flags) being resumed
+                state = [p for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)]
+                if resume_params is not None:
+                    names = {p.name for p in state}
+                    ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in names},
                                            strict_load=True)
-                resume_params = None
+                if self.group_size > 1:
+                    parameters_from_rank0(state, self.rank)
+            resume_params = None
             set_train_mode(step, (), training=True)
             set_train_mode(net, frozen, training=True, modules=self.frozen_modules)
             logger.info("epochs %d-%d: frozen %s, %d trainable tensors, %d steps/epoch",
