@@ -17,7 +17,9 @@ side, in one run:
   MINDIR through MindSpore, ONNX through onnxruntime;
 * frames per second of the C++ application (ascend310_infer, CPU build:
   OpenVINO on the ONNX graphs) on the same frames, and its speed-up over the
-  Python MindSpore tracker (goal for SiamRPN >= 2x).
+  Python MindSpore tracker (goal for SiamRPN >= 2x); where the CPU has native
+  bf16, also with --precision_mode bf16 (the default f32 is what matches the
+  Python tracker).
 
 All trackers run the same frames from the same initial box. Each figure is the
 median, over --rounds rounds, of the median over the frames after three
@@ -130,13 +132,19 @@ def write_cpp_inputs(frames, folder):
     return path
 
 
-def time_cpp(main, export_dir, manifest, n_frames):
+def cpu_has_bf16():
+    """Whether OpenVINO's CPU plugin runs bf16 natively here (the C++ app's --precision_mode bf16)."""
+    import openvino as ov
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def time_cpp(main, export_dir, manifest, n_frames, precision="f32"):
     """(network, tracker) median seconds per frame of the C++ application's benchmark mode."""
     # as run_infer_310.sh runs it: without the MindSpore workaround ONEDNN_MAX_CPU_ISA=AVX2
     # (src/__init__.py), which would also cap OpenVINO's kernels at about half speed
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     proc = subprocess.run([main, f"--model_path={export_dir}", f"--manifest={manifest}",
-                           f"--benchmark_frames={n_frames}"], capture_output=True, text=True, env=env)
+                           f"--benchmark_frames={n_frames}", f"--precision_mode={precision}"], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"ascend310_infer failed: {proc.stderr.strip()}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -173,10 +181,11 @@ def main():
           f"median of {args.rounds} rounds")
     if cpp_missing:
         print(f"C++ application not built: {cpp_missing}")
+    bf16 = bool(cpp_main) and cpu_has_bf16()
     print(f"{'':<28} {'Python tracker, MindSpore Cell':^39} | {'Python tracker fps':^19} | "
-          f"{'C++ app (OpenVINO CPU)':^31}")
+          f"{'C++ app (OpenVINO CPU), f32':^31} | {'C++ app, bf16':^19}")
     print(f"{'model':<28} {'network ms':>10} {'tracker ms':>10} {'overhead':>9} {'fps':>7} | "
-          f"{'MINDIR':>9} {'ONNX':>9} | {'network ms':>10} {'fps':>7} {'vs Cell':>11}")
+          f"{'MINDIR':>9} {'ONNX':>9} | {'network ms':>10} {'fps':>7} {'vs Cell':>11} | {'fps':>7} {'vs Cell':>11}")
     with tempfile.TemporaryDirectory(prefix="track_speed_") as tmp:
         manifest = write_cpp_inputs(frames, os.path.join(tmp, "frames")) if cpp_main else None
         for path in args.configs:
@@ -188,7 +197,7 @@ def main():
                 export_dir = os.path.join(tmp, f"{cfg.name}_{fmt}")
                 export_graphs(cfg, net, export_dir, fmt)
                 backends[fmt] = load_exported(export_dir, fmt.lower())[1]
-            rounds = {name: [] for name in [*backends, "C++"]}
+            rounds = {name: [] for name in [*backends, "C++", "C++ bf16"]}
             for _ in range(args.rounds):
                 with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
                     for name, backend in backends.items():
@@ -196,16 +205,22 @@ def main():
                 if cpp_main:
                     rounds["C++"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"), manifest,
                                                   args.frames))
+                if bf16:
+                    rounds["C++ bf16"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"), manifest,
+                                                       args.frames, "bf16"))
             (network, full), fps = np.median(rounds["Cell"], axis=0), {}
             for fmt in ("MINDIR", "ONNX"):
                 fps[fmt] = 1 / np.median([r[1] for r in rounds[fmt]])
-            cpp = "n/a"
+            cpp, cpp_bf16 = "n/a", "n/a (no native bf16)" if cpp_main else "n/a"
             if cpp_main:
                 cpp_network, cpp_full = np.median(rounds["C++"], axis=0)
                 cpp = f"{cpp_network * 1e3:10.1f} {1 / cpp_full:7.1f} {full / cpp_full:10.1f}x"
+            if bf16:
+                bf16_full = np.median([r[1] for r in rounds["C++ bf16"]])
+                cpp_bf16 = f"{1 / bf16_full:7.1f} {full / bf16_full:10.1f}x"
             name = f"{cfg.name} (search {cfg.track.instance_size})"
             print(f"{name:<28} {network * 1e3:10.1f} {full * 1e3:10.1f} {(full - network) / network * 100:8.1f}% "
-                  f"{1 / full:7.1f} | {fps['MINDIR']:9.1f} {fps['ONNX']:9.1f} | {cpp}", flush=True)
+                  f"{1 / full:7.1f} | {fps['MINDIR']:9.1f} {fps['ONNX']:9.1f} | {cpp} | {cpp_bf16}", flush=True)
     print("goals: Python tracker overhead <= 15% of the network (SiamRPN); C++ app >= 2x the Python "
           "MindSpore tracker (SiamRPN)")
     if not args.skip_scoring:

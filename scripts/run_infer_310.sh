@@ -14,7 +14,9 @@
 #   --eval flags passed to postprocess.py: --eao_range LOW HIGH, --plots False, --tracker_name NAME
 #
 # Environment: INFER_BUILD_DIR (default ascend310_infer/out/<BACKEND>; rebuilt incrementally each run),
-# PYTHON (python3), and for ascend ASCEND_HOME (/usr/local/Ascend) and MS_PATH (see build.sh).
+# PYTHON (python3), PRECISION_MODE (main's --precision_mode: f32 (default) or bf16 for cpu, the
+# toolkit's precision mode for ascend; recorded in eval.json's "backend"), and for ascend
+# ASCEND_HOME (/usr/local/Ascend) and MS_PATH (see build.sh).
 # The eval.json has the keys of eval.py's; see ascend310_infer/README.md.
 set -euo pipefail
 
@@ -87,8 +89,9 @@ echo "== infer (log: $OUT_DIR/infer.log)"
 # ONEDNN_MAX_CPU_ISA=AVX2 is a MindSpore workaround (src/__init__.py); it would also cap
 # OpenVINO's kernels (about 2x slower on AVX-512 CPUs), so the application runs without it
 env -u ONEDNN_MAX_CPU_ISA "$BUILD_DIR/main" --model_path="$MODEL" --manifest="$MANIFEST" --results_dir="$OUT_DIR/results" \
-  --device_id="$DEVICE_ID" "${TRACKER_FLAG[@]}" 2>&1 | tee "$OUT_DIR/infer.log"
+  --device_id="$DEVICE_ID" ${PRECISION_MODE:+--precision_mode="$PRECISION_MODE"} "${TRACKER_FLAG[@]}" 2>&1 \
+  | tee "$OUT_DIR/infer.log"
 # 5. postprocess: eval.py's scoring -> eval.json
 echo "== postprocess -> $OUTPUT_JSON"
 "$PYTHON" postprocess.py --results_dir "$OUT_DIR/results" --dataset_path "$DATA_PATH" --dataset_name "$DATASET_NAME" \
-  --model_path "$MODEL" --backend "ascend310_infer ($BACKEND)" --filename "$OUTPUT_JSON" "$@"
+  --model_path "$MODEL" --backend "ascend310_infer ($BACKEND${PRECISION_MODE:+, $PRECISION_MODE})" --filename "$OUTPUT_JSON" "$@"

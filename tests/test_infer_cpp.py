@@ -233,6 +233,31 @@ def test_cpp_resumes_and_benchmarks(siamrpn_runs, cpp_build):
     assert bench["backend"] == "openvino-cpu" and bench["frames"] == 15 and bench["fps"] > 0
 
 
+def test_bf16_is_an_explicit_recorded_choice(siamrpn_runs, cpp_build, tmp_path):
+    """--precision_mode bf16 (PRECISION_MODE for run_infer_310.sh): OpenVINO's bf16 kernels where the CPU
+    has them, recorded in eval.json; results close to, not equal to, the f32 ones. Without native bf16,
+    a one-line refusal."""
+    import openvino as ov
+    data, export = siamrpn_runs["data"], siamrpn_runs["export"]
+    proc = _run(["bash", RUN_INFER, str(export), str(data), "VOTSYN", "0", "cpu", str(tmp_path / "eval.json"),
+                 "--eao_range", "5", "40", "--plots", "false"],
+                env={"INFER_BUILD_DIR": str(cpp_build), "PRECISION_MODE": "bf16"})
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        assert proc.returncode != 0 and "this CPU has no native bf16" in proc.stdout + proc.stderr
+        return
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-2000:])
+    bf16, f32 = json.loads((tmp_path / "eval.json").read_text()), siamrpn_runs["records"]["cpp"]
+    assert bf16["backend"] == "ascend310_infer (cpu, bf16)"
+    bf16_lines = _result_lines(tmp_path / "results")
+    f32_lines = _result_lines(siamrpn_runs["root"] / "cpp" / "results")
+    assert bf16_lines.keys() == f32_lines.keys()
+    assert any(bf16_lines[s] != f32_lines[s] for s in f32_lines), "bf16 gave f32's exact boxes: not bf16?"
+    print(f"bf16 vs f32: accuracy {bf16['all_videos']['accuracy']:.3f} / {f32['all_videos']['accuracy']:.3f}, "
+          f"failures {sum(v['num_failures'] for v in bf16['per_video'].values())} / "
+          f"{sum(v['num_failures'] for v in f32['per_video'].values())}")
+    assert abs(bf16["all_videos"]["accuracy"] - f32["all_videos"]["accuracy"]) < 0.05
+
+
 def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
     export, root = siamrpn_runs["export"], siamrpn_runs["root"]
     desc = json.loads((export / "quickstart_siamrpn.json").read_text())
@@ -295,6 +320,8 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
         ([f"--model_path={tmp_path / 'nowhere'}", f"--manifest={good_manifest}"],
          "exported model description not found"),
         ([f"--model_path={export}"], "--manifest is required"),
+        ([f"--model_path={export}", f"--manifest={good_manifest}", "--precision_mode=fp16"],
+         "--precision_mode for the cpu build must be f32 or bf16, got 'fp16'"),
     ]
     for args, message in cases:
         proc = _run([str(cpp_build / "main"), *args, f"--results_dir={tmp_path / 'results'}"])

@@ -89,3 +89,41 @@ def test_grayscale_frames_and_independent_targets(small_tracker):
     box, score = small_tracker.track(gray)
     assert len(box) == 4 and 0.0 <= score <= 1.0
     assert not np.allclose(small_tracker.center_pos, other.center_pos)   # state is per tracker
+
+
+class _DivergedBackend:
+    """A network whose every predicted box overflows (log-size deltas of 1e4), or all but the first 100
+    (border positions, where the cosine window is lowest)."""
+
+    def __init__(self, all_bad=True):
+        self.n, self.all_bad = 0, all_bad     # anchors: set once the tracker knows them
+
+    def template(self, z):
+        return (np.zeros(1, np.float32),)
+
+    def track(self, x, kernels):
+        cls = np.zeros((1, 2 * self.n), np.float32)
+        loc = np.zeros((1, 4 * self.n), np.float32)
+        loc[0, 2 * self.n + (0 if self.all_bad else 100):3 * self.n] = 1e4
+        return cls, loc
+
+
+@pytest.mark.parametrize("all_bad", [True, False], ids=["no_usable_anchor", "some_overflow"])
+def test_overflowing_boxes_never_win(all_bad):
+    """Anchors whose decoded box overflows rank last; with none usable the target stays put at the
+    window's centre (no NaN)."""
+    cfg = Config()
+    backend = _DivergedBackend(all_bad)
+    tracker = SiamRPNTracker(backend, cfg.track, cfg.model.anchor)
+    backend.n = len(tracker.anchors)
+    frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    tracker.init(frame, [100, 80, 40, 30])
+    before = list(tracker.last_box)
+    with np.errstate(all="raise"):
+        box, score = tracker.track(frame)
+    assert np.isfinite(box).all()
+    if all_bad:
+        assert list(box) == before and score == 0.0
+        assert tracker.last_best_index == int(np.argmax(tracker.window))   # the centre, for SiamMask's mask
+    else:
+        assert tracker.last_best_index < 100 and score == 0.5

@@ -35,7 +35,7 @@ using Buffer = std::vector<float>;
 struct BackendOptions {
   int device_id = 0;           // Ascend device
   int num_threads = 0;         // CPU inference threads (0: the runtime's default)
-  std::string precision_mode;  // Ascend precision mode (empty: the toolkit's default)
+  std::string precision_mode;  // cpu: f32 (default) | bf16; ascend: the toolkit's precision mode (empty: its default)
 };
 
 class Backend {

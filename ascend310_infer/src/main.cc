@@ -3,7 +3,7 @@
  * application over exported graphs, running the VOT supervised protocol.
  *
  *   main --model_path EXPORT_DIR --manifest manifest.json --results_dir results [--tracker_name NAME]
- *        [--device_id 0 (ascend)] [--num_threads N (cpu)] [--precision_mode MODE (ascend)]
+ *        [--device_id 0 (ascend)] [--num_threads N (cpu)] [--precision_mode MODE]
  *   main --model_path EXPORT_DIR --manifest manifest.json --benchmark_frames 30
  *
  * EXPORT_DIR comes from export_mindir.py (ONNX for the cpu build, MINDIR for
@@ -36,8 +36,9 @@ DEFINE_string(results_dir, "./results", "result files go to <results_dir>/<datas
 DEFINE_string(tracker_name, "", "result folder name (default: the config name, as eval.py)");
 DEFINE_int32(device_id, 0, "Ascend device id (ascend build)");
 DEFINE_int32(num_threads, 0, "CPU inference threads (cpu build; 0: OpenVINO's default)");
-DEFINE_string(precision_mode, "", "Ascend precision mode, e.g. must_keep_origin_dtype (ascend build; "
-                                  "empty: the toolkit's default)");
+DEFINE_string(precision_mode, "", "cpu build: f32 (default; results match the Python tracker) or bf16 (faster on "
+                                  "CPUs with AVX512-BF16/AMX; results differ slightly); ascend build: the Ascend "
+                                  "precision mode, e.g. must_keep_origin_dtype (empty: the toolkit's default)");
 DEFINE_bool(resume, true, "skip sequences whose result and time files are already complete");
 DEFINE_int32(benchmark_frames, 0, "benchmark instead: init on each sequence's first frame, time this many "
                                   "track steps over its frames, print one JSON line, write no results");

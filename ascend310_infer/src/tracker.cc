@@ -196,9 +196,14 @@ SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
     const double r_c = Change(aspect / (w / h));
     const double penalty = std::exp(-(r_c * s_c - 1) * k);
     double pscore = penalty * score * (1 - wi) + window_[i] * wi;
-    // an untrained or diverged network can predict absurd log-sizes: non-finite
-    // scores rank last instead of winning the argmax (first maximum, as np.argmax)
-    if (!std::isfinite(pscore)) pscore = -std::numeric_limits<double>::infinity();
+    // an untrained or diverged network can predict absurd log-sizes: anchors with a
+    // non-finite score or box (in crop or in frame units) rank last instead of winning
+    // the argmax (first maximum, as np.argmax; an infinite box has a zero penalty, so
+    // its score stays finite)
+    if (!std::isfinite(pscore) || !std::isfinite(cx / scale_z) || !std::isfinite(cy / scale_z) ||
+        !std::isfinite(w / scale_z) || !std::isfinite(h / scale_z)) {
+      pscore = -std::numeric_limits<double>::infinity();
+    }
     if (i == 0 || pscore > best_score) {
       best_score = pscore;
       best = i;
@@ -210,14 +215,24 @@ SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
     box_h_[i] = h;
     penalty_[i] = penalty;
   }
-  const double lr = penalty_[best] * static_cast<double>(score_[best]) * cfg_.lr;
   Best out;
   out.index = best;
+  *crop_side = s_x;
+  if (best_score == -std::numeric_limits<double>::infinity()) {
+    // no usable anchor at all: the target stays where it was, and the position
+    // (SiamMask's mask) is the window's centre (its first maximum, as np.argmax)
+    out.index = static_cast<int>(std::max_element(window_.begin(), window_.end()) - window_.begin());
+    out.cx = center_x_;
+    out.cy = center_y_;
+    out.w = width_;
+    out.h = height_;
+    return out;
+  }
+  const double lr = penalty_[best] * static_cast<double>(score_[best]) * cfg_.lr;
   out.cx = box_cx_[best] / scale_z + center_x_;
   out.cy = box_cy_[best] / scale_z + center_y_;
   out.w = width_ * (1 - lr) + box_w_[best] / scale_z * lr;
   out.h = height_ * (1 - lr) + box_h_[best] / scale_z * lr;
-  *crop_side = s_x;
   return out;
 }
 

@@ -190,7 +190,9 @@ def eao_from_curve(curve, low, high):
     weight = np.zeros(len(curve))
     weight[low - 1:high] = 1
     valid = ~np.isnan(curve)
-    return float(np.sum(curve[valid] * weight[valid]) / np.sum(weight[valid]))
+    # a tag that no frame carries has no curve: 0/0, NaN, reported as null (pysot gives NaN too)
+    with np.errstate(invalid="ignore"):
+        return float(np.sum(curve[valid] * weight[valid]) / np.sum(weight[valid]))
 
 
 def expected_average_overlap(videos, runs, eao_range, tags=DEFAULT_TAGS, skipping=SKIPPING):

@@ -98,8 +98,10 @@ class SiamRPNTracker:
         x = get_subwindow(image, self.center_pos, cfg.instance_size, s_x, self.channel_average,
                           self.crop_rounding)
         outputs = self.backend.track(x, self.kernels)
-        # an untrained or diverged network can predict absurd log-sizes: their
-        # scores become NaN/inf here and are ranked last instead of winning argmax
+        # an untrained or diverged network can predict absurd log-sizes: anchors whose
+        # score or box (in crop or in frame units) is NaN/inf are ranked last instead of
+        # winning argmax (an infinite box has a zero penalty, so the window alone would
+        # keep its score finite)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             score, boxes = self._decode(outputs[0], outputs[1])
             s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
@@ -107,15 +109,20 @@ class SiamRPNTracker:
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
             pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
-        pscore[~np.isfinite(pscore)] = -np.inf
+            finite = np.isfinite(pscore) & np.isfinite(boxes / scale_z).all(axis=0)
+        pscore[~finite] = -np.inf
         best = int(np.argmax(pscore))
 
+        if not finite[best]:   # no usable anchor at all: the target stays where it was, and the
+            best = int(np.argmax(self.window))   # position (SiamMask's mask) is the window's centre
+            self.last_best_index = best
+            return outputs, best, np.array([*self.center_pos, *self.size]), 0.0, s_x
+        self.last_best_index = best
         box = boxes[:, best] / scale_z
         lr = penalty[best] * score[best] * cfg.lr
         cx, cy = box[0] + self.center_pos[0], box[1] + self.center_pos[1]
         width = self.size[0] * (1 - lr) + box[2] * lr
         height = self.size[1] * (1 - lr) + box[3] * lr
-        self.last_best_index = best
         return outputs, best, np.array([cx, cy, width, height]), float(score[best]), s_x
 
     def _update(self, box, image_shape):
