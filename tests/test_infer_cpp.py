@@ -258,6 +258,60 @@ def test_bf16_is_an_explicit_recorded_choice(siamrpn_runs, cpp_build, tmp_path):
     assert abs(bf16["all_videos"]["accuracy"] - f32["all_videos"]["accuracy"]) < 0.05
 
 
+def _constant_graph(path, spec, values):
+    """An ONNX graph with the JSON's inputs and outputs whose outputs are the given constants
+    (the inputs enter as 0 * mean, so no runtime prunes them)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    nodes, zero = [], None
+    for i, io in enumerate(spec["inputs"]):
+        nodes.append(helper.make_node("ReduceMean", [io["name"]], [f"mean{i}"], keepdims=1))
+        nodes.append(helper.make_node("Mul", [f"mean{i}", "zero"], [f"zero{i}"]))
+        zero = f"zero{i}" if zero is None else (nodes.append(helper.make_node("Add", [zero, f"zero{i}"], [f"sum{i}"]))
+                                                  or f"sum{i}")
+    inits = [numpy_helper.from_array(np.zeros(1, np.float32), "zero")]
+    for io in spec["outputs"]:
+        inits.append(numpy_helper.from_array(values[io["name"]].astype(np.float32), f"const_{io['name']}"))
+        nodes.append(helper.make_node("Add", [f"const_{io['name']}", zero], [io["name"]]))
+    graph = helper.make_graph(
+        nodes, "constant", [helper.make_tensor_value_info(io["name"], TensorProto.FLOAT, io["shape"])
+                            for io in spec["inputs"]],
+        [helper.make_tensor_value_info(io["name"], TensorProto.FLOAT, io["shape"]) for io in spec["outputs"]],
+        inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def test_diverged_network_stays_put_like_python(siamrpn_runs, cpp_build, tmp_path):
+    """A network whose every box overflows (log-size deltas of 1e4): no anchor is usable, so the C++
+    and the Python tracker both keep the target where it was, frame after frame (no NaN, no crash)."""
+    export = siamrpn_runs["export"]
+    desc = json.loads((export / "quickstart_siamrpn.json").read_text())
+    folder = tmp_path / "diverged"
+    folder.mkdir()
+    (folder / "quickstart_siamrpn.json").write_text(json.dumps(desc))
+    for name, graph in desc["graphs"].items():
+        values = {io["name"]: np.zeros(io["shape"]) for io in graph["outputs"]}
+        if name == "search":
+            loc = values["loc"]
+            loc[:, loc.shape[1] // 2:] = 1e4           # channels [dw, dh] of every anchor
+        _constant_graph(str(folder / graph["file"]), graph, values)
+    proc = _run([str(cpp_build / "main"), f"--model_path={folder}",
+                 f"--manifest={siamrpn_runs['root'] / 'cpp' / 'manifest_VOTSYN.json'}",
+                 f"--results_dir={tmp_path / 'cpp' / 'results'}"])
+    assert proc.returncode == 0, proc.stderr
+    data = siamrpn_runs["data"]
+    py = _eval_py(data, "VOTSYN", tmp_path / "onnx", ("5", "40"), "--backend", "onnx", "--model_dir", str(folder))
+    cpp_lines = _result_lines(tmp_path / "cpp" / "results")
+    assert cpp_lines == _result_lines(tmp_path / "onnx" / "results")
+    for seq, lines in cpp_lines.items():
+        boxes = [line for line in lines if "," in line]
+        assert boxes and "nan" not in " ".join(lines).lower()
+        # between (re-)initialisations the box never moves
+        runs = "\n".join(lines).split("\n1\n")
+        assert all(len(set(x for x in run.split("\n") if "," in x)) <= 1 for run in runs), seq
+    assert py["per_video"].keys() == cpp_lines.keys()
+
+
 def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
     export, root = siamrpn_runs["export"], siamrpn_runs["root"]
     desc = json.loads((export / "quickstart_siamrpn.json").read_text())
