@@ -26,7 +26,8 @@ import re
 import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
-from src.config import ConfigError, parse_overrides
+from src.config import ConfigError
+from src.tracker.presets import cli_overrides
 from src.utils import str2bool
 
 
@@ -134,10 +135,7 @@ def main(argv=None):
     from src.evaluation.results import ResultsError
 
     try:
-        overrides = parse_overrides(rest)
-        if args.hp_preset:
-            from src.tracker.presets import preset_overrides
-            overrides = preset_overrides(args.hp_preset) + overrides
+        overrides = cli_overrides(rest, args.hp_preset)
         protocol = evaluate.protocol_of(args.dataset_name)
         if not os.path.isdir(args.dataset_path):
             raise FileNotFoundError(f"dataset path not found: {args.dataset_path}")

@@ -14,7 +14,8 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
-from src.config import ConfigError, parse_overrides
+from src.config import ConfigError
+from src.tracker.presets import cli_overrides
 
 
 def parse_args(argv=None):
@@ -36,10 +37,7 @@ def main(argv=None):
     args, rest = parse_args(argv)
     from src.export import ExportError, export_checkpoint
     try:
-        overrides = parse_overrides(rest)
-        if args.hp_preset:
-            from src.tracker.presets import preset_overrides
-            overrides = preset_overrides(args.hp_preset) + overrides
+        overrides = cli_overrides(rest, args.hp_preset)
         from src.device import setup_context
         setup_context(args.device_target, args.device_id)
         path = export_checkpoint(args.ckpt, args.output_dir, args.file_format, args.config, overrides,

@@ -19,3 +19,11 @@ def preset_overrides(name):
     if name not in PRESETS:
         raise ValueError(f"unknown --hp_preset '{name}' (choose from {', '.join(sorted(PRESETS))})")
     return [(f"track.{k}", v) for k, v in PRESETS[name].items()]
+
+
+def cli_overrides(rest, preset=None):
+    """The dotted ``--a.b value`` overrides of an entry point's command line, after the
+    preset's (so explicit ``--track.*`` flags win)."""
+    from ..config import parse_overrides
+    overrides = parse_overrides(rest)
+    return (preset_overrides(preset) if preset else []) + overrides
