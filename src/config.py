@@ -9,6 +9,7 @@ pass the ``Config`` object they loaded.
 import copy
 import dataclasses
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Tuple
@@ -221,6 +222,10 @@ def _set_dotted(tree, dotted, value):
         if part not in hints:
             raise ConfigError(f"unknown config key '{'.'.join(parts[:i + 1])}' (from --{dotted})")
         if i == len(parts) - 1:
+            if isinstance(value, dict) and dataclasses.is_dataclass(hints[part]):
+                for key, sub in value.items():   # a mapping merges key by key, like dotted overrides
+                    _set_dotted(tree, f"{dotted}.{key}", sub)
+                return
             node[part] = value
             return
         cls = hints[part]
@@ -231,18 +236,31 @@ def _set_dotted(tree, dotted, value):
             raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' must be a mapping")
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: YAML 1.1 wants a dot in a float, so
+    ``lr: 5e-05`` would be the string '5e-05' (and a type error) with plain ``safe_load``."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _load_yaml(stream):
+    return yaml.load(stream, Loader=_Loader)
+
+
 def _parse_value(raw):
-    """YAML scalar/list parsing, plus '1e-5' (YAML 1.1 reads it as a string)."""
+    """A command-line value, read as YAML (numbers, lists, mappings); left as text if it is not YAML."""
     try:
-        value = yaml.safe_load(raw)
+        return _load_yaml(raw)
     except yaml.YAMLError:
         return raw
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
 
 
 def parse_overrides(args):
@@ -276,7 +294,7 @@ def to_yaml(cfg):
 def config_from_text(text, overrides=(), source="<checkpoint>"):
     """Parse YAML text (e.g. a checkpoint's embedded config) into a Config."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = _load_yaml(text) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"invalid YAML in {source}: {e}") from None
     return config_from_dict(data, overrides, source)
@@ -309,7 +327,7 @@ def load_config(path=None, overrides=()):
             raise ConfigError(f"config file not found: {path}")
         try:
             with open(path, "r", encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
+                data = _load_yaml(f) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f":{mark.line + 1}" if mark else ""

@@ -30,6 +30,22 @@ def test_overrides_are_typed():
     assert cfg.model.anchor.ratios == (1.0, 2.0) and cfg.model.anchor.num == 2
 
 
+def test_exponent_floats_without_a_dot(tmp_path):
+    """YAML 1.1 (PyYAML's default) reads 5e-05 as a string; configs, mapping overrides and the
+    config a checkpoint embeds read it as a number. A mapping override merges into the file's."""
+    path = tmp_path / "e.yaml"
+    path.write_text("name: e\ntrain:\n  weight_decay: 1e-4\n  lr:\n    end: 5e-05\n")
+    cfg = load_config(str(path), parse_overrides(["--train.lr", "{start: 2E-2, warmup_end: +1e-2}"]))
+    assert cfg.train.weight_decay == 1e-4 and cfg.train.lr.end == 5e-05
+    assert cfg.train.lr.start == 0.02 and cfg.train.lr.warmup_end == 0.01
+    from src.config import config_from_text, to_yaml
+    assert config_from_text(to_yaml(cfg)) == cfg
+    with pytest.raises(ConfigError, match="'train.lr.end' must be a number, got '5e-05x'"):
+        load_config(str(path), parse_overrides(["--train.lr.end", "5e-05x"]))
+    with pytest.raises(ConfigError, match="unknown config key 'train.lr.stop'"):
+        load_config(str(path), parse_overrides(["--train.lr", "{stop: 1}"]))
+
+
 def test_config_is_immutable():
     cfg = Config()
     with pytest.raises(Exception):
