@@ -219,3 +219,21 @@ def test_killed_run_resumes_from_rank0_checkpoint_on_both_ranks(setup, tmp_path)
     for name, value in setup["straight"][0].items():
         np.testing.assert_array_equal(ranks[0][name], value, err_msg=f"resumed vs uninterrupted: {name}")
     _check_against_reference(ranks, setup)
+
+
+def test_train_performance_script_reports_one_and_n_device_rates():
+    """scripts/run_train_performance.sh 2: pairs/s on 1 device and on 2 msrun processes, and the
+    speed-up and efficiency computed from them."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(["bash", "scripts/run_train_performance.sh", "2", "-", "configs/quickstart_siamrpn.yaml",
+                           "2", "2"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-2000:])
+    m = re.search(r"1 device: ([\d.]+) pairs/s; 2 devices: ([\d.]+) pairs/s; speed-up ([\d.]+)x; "
+                  r"scaling efficiency (\d+)%", proc.stdout)
+    assert m, proc.stdout[-2000:]
+    one, many, speedup, efficiency = (float(v) for v in m.groups())
+    assert one > 0 and many > 0
+    assert abs(speedup - many / one) < 0.01 and abs(efficiency - 100 * many / (2 * one)) <= 1
+    bad = subprocess.run(["bash", "scripts/run_train_performance.sh", "zero"], cwd=root, capture_output=True,
+                         text=True)
+    assert bad.returncode != 0 and bad.stderr.startswith("Usage: bash scripts/run_train_performance.sh DEVICE_NUM")
