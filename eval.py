@@ -89,32 +89,13 @@ def sweep_checkpoints(ckpt_dir, epochs):
     return sorted(found)
 
 
-def load_tracker_model(args, source, overrides):
-    """(cfg, backend, record fields) for a checkpoint (mindspore) or an export (mindir/onnx)."""
-    if args.backend == "mindspore":
-        from src.tracker.backends import MindSporeBackend
-        from src.training.checkpoint import load_model_checkpoint
-        cfg, net = load_model_checkpoint(source, args.config, overrides)
-        return cfg, MindSporeBackend(net), {"checkpoint": os.path.abspath(source)}
-    from src.config import config_from_dict, load_config
-    from src.tracker.backends import load_exported
-    desc, backend = load_exported(source, args.backend)
-    if args.config:
-        cfg = load_config(args.config, overrides)
-    else:
-        cfg = config_from_dict(desc["config"], overrides, source=f"config inside {source}")
-    if cfg.model.arch != desc["arch"]:
-        raise ValueError(f"config '{cfg.name}' is model.arch {cfg.model.arch}, the export in {source} "
-                         f"is {desc['arch']}")
-    return cfg, backend, {"exported_model": os.path.abspath(source), "backend": args.backend}
-
-
 def evaluate_model(args, source, tracker_name, overrides, dataset, protocol, results_dir):
     from src.config import Config
     from src.evaluation import evaluate
     from src.tracker import build_tracker
+    from src.tracker.backends import load_tracker_model
 
-    cfg, backend, extra = load_tracker_model(args, source, overrides)
+    cfg, backend, extra = load_tracker_model(args.backend, source, args.config, overrides)
     if protocol == "vos" and not evaluate.produces_masks(build_tracker(cfg, backend)):
         raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "
                          f"segmentation masks (J/F): evaluate a SiamMask model (model.arch siammask, "

@@ -112,3 +112,23 @@ def load_exported(path, backend):
     if desc["file_format"] != file_format:
         raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs {file_format}")
     return desc, cls(desc, folder)
+
+
+def load_tracker_model(backend, source, config=None, overrides=()):
+    """(cfg, back-end, record fields) of a model to track with: a checkpoint for
+    ``backend`` "mindspore", an export_mindir.py folder (or its JSON) for "mindir" / "onnx".
+    ``config`` (a YAML path) replaces the config stored in the checkpoint / export."""
+    from ..config import config_from_dict, load_config
+    if backend == "mindspore":
+        from ..training.checkpoint import load_model_checkpoint
+        cfg, net = load_model_checkpoint(source, config, overrides)
+        return cfg, MindSporeBackend(net), {"checkpoint": os.path.abspath(source)}
+    desc, runner = load_exported(source, backend)
+    if config:
+        cfg = load_config(config, overrides)
+    else:
+        cfg = config_from_dict(desc["config"], overrides, source=f"config inside {source}")
+    if cfg.model.arch != desc["arch"]:
+        raise ValueError(f"config '{cfg.name}' is model.arch {cfg.model.arch}, the export in {source} "
+                         f"is {desc['arch']}")
+    return cfg, runner, {"exported_model": os.path.abspath(source), "backend": backend}
