@@ -1,6 +1,7 @@
 import os
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,3 +34,12 @@ def synthetic_test_sets(root, seed, videos, frames, sub="data"):
     generate(str(root / sub), seed=seed, train_videos=1, train_frames=2, val_videos=0,
              test_videos=videos, test_frames=frames)
     return root
+
+
+def polygon_distance(a, b):
+    """Largest vertex distance between two quadrilaterals, over the vertex orders
+    that describe the same polygon (cv2.boxPoints starts at a different corner
+    in OpenCV 4 than in OpenCV 5, which made the reference)."""
+    a, b = np.reshape(a, (4, 2)), np.reshape(b, (4, 2))
+    orders = [np.roll(b, k, axis=0) for k in range(4)] + [np.roll(b[::-1], k, axis=0) for k in range(4)]
+    return min(np.abs(a - o).max() for o in orders)

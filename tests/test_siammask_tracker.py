@@ -7,6 +7,7 @@ import mindspore as ms
 import numpy as np
 import pytest
 
+from conftest import polygon_distance
 from src.config import load_config
 from src.models import build_model
 from src.tools.convert_pth import convert
@@ -14,15 +15,6 @@ from src.tracker import build_tracker
 from src.tracker.backends import MindSporeBackend
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _polygon_distance(a, b):
-    """Largest vertex distance between two quadrilaterals, over the vertex orders
-    that describe the same polygon (cv2.boxPoints starts at a different corner
-    in OpenCV 4 than in OpenCV 5, which made the reference)."""
-    a, b = np.reshape(a, (4, 2)), np.reshape(b, (4, 2))
-    orders = [np.roll(b, k, axis=0) for k in range(4)] + [np.roll(b[::-1], k, axis=0) for k in range(4)]
-    return min(np.abs(a - o).max() for o in orders)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +41,7 @@ def test_siammask_reproduces_reference_on_bag(tracker, golden_dir):
         box, score = tracker.track(image)
         assert list(tracker.last_best_pos) == rec["best_pos_yx"], rec["frame"]
         np.testing.assert_allclose(box, rec["bbox_xywh"], atol=0.5, rtol=0)
-        assert _polygon_distance(tracker.region(), rec["polygon_xy8"]) <= 1.0, rec["frame"]
+        assert polygon_distance(tracker.region(), rec["polygon_xy8"]) <= 1.0, rec["frame"]
         assert score == pytest.approx(rec["best_score"], abs=1e-4)
         # the reference notes up to 1 pixel of run-to-run noise in its binary masks
         assert np.sum(tracker.last_mask != frames["mask_in_img_binary"][i]) <= 1, rec["frame"]

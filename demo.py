@@ -1,0 +1,235 @@
+"""Track one target through a video or a folder of frames and save what the tracker saw.
+
+    python demo.py --ckpt CKPT --video PATH [--init_box x,y,w,h] [--output_dir ./demo_out]
+    python demo.py --backend onnx --model_dir export/onnx --video clip.mp4 --init_box 120,80,60,40
+
+The counterpart of pysot's tools/demo.py and SiamMask's demo.py, for machines without a
+display: instead of a window it writes ``OUTPUT_DIR/<name>/``:
+
+* ``<name>.mp4`` – the frames with the box (and SiamMask's mask and rotated box) drawn;
+* ``boxes.txt`` – ``x,y,w,h`` per frame (the first is the init box), and for SiamMask
+  ``polygons.txt`` (the rotated box, 8 values) and ``masks/%05d.png`` (0/255; frame 0,
+  the init frame, has a box and an empty mask).
+
+``--video`` is a video file (anything OpenCV reads) or a folder of images (sorted by
+name; a VOT ``color/`` or OTB ``img/`` folder works). Without ``--init_box`` the first
+line of a ground-truth file beside the frames (``groundtruth.txt``,
+``groundtruth_rect.txt``) gives the init box, as in pysot's evaluation. The folder is
+built under a temporary name and renamed when complete.
+"""
+import argparse
+import os
+import shutil
+import sys
+
+import src  # noqa: F401  (CPU convolution fix before mindspore loads)
+from src.config import ConfigError
+from src.tracker.presets import cli_overrides
+from src.utils import str2bool
+
+GT_FILES = ("groundtruth.txt", "groundtruth_rect.txt")
+MASK_COLOUR = (0, 0, 255)      # BGR
+BOX_COLOUR = (0, 255, 0)
+
+
+class DemoError(ValueError):
+    """Bad demo input; the message names the file or flag on one line."""
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--video", required=True, help="video file, or folder of frames")
+    p.add_argument("--init_box", default=None, help="x,y,w,h of the target in the first frame")
+    p.add_argument("--ckpt", default=None, help="checkpoint (--backend mindspore)")
+    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"])
+    p.add_argument("--model_dir", default=None, help="with --backend mindir|onnx: export_mindir.py's folder")
+    p.add_argument("--config", default=None, help="experiment YAML (default: the one stored with the model)")
+    p.add_argument("--hp_preset", default=None, help="named tracking hyperparameters (see eval.py)")
+    p.add_argument("--output_dir", default="./demo_out")
+    p.add_argument("--name", default=None, help="output folder name (default: the video's name)")
+    p.add_argument("--save_video", type=str2bool, default=True, help="write the annotated <name>.mp4")
+    p.add_argument("--fps", type=float, default=0, help="frame rate of the written video (default: the source's, or 25)")
+    p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
+    p.add_argument("--device_id", type=int, default=None)
+    return p.parse_known_args(argv)
+
+
+def parse_box(text, what="--init_box"):
+    try:
+        box = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+        raise DemoError(f"{what} must be x,y,w,h with w, h > 0, got '{text}'")
+    return box
+
+
+class FrameSource:
+    """Frames of a video file or an image folder, read one at a time (BGR uint8)."""
+
+    def __init__(self, path):
+        import cv2
+
+        from src.evaluation.datasets import IMAGE_EXTENSIONS
+        self.path, self.files, self.capture, self.fps = path, None, None, 0.0
+        if os.path.isdir(path):
+            self.files = sorted(os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTENSIONS))
+            if not self.files:
+                raise DemoError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
+        elif os.path.isfile(path):
+            self.capture = cv2.VideoCapture(path)
+            if not self.capture.isOpened():
+                raise DemoError(f"OpenCV cannot read the video {path}")
+            self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 0.0
+        else:
+            raise DemoError(f"video not found: {path}")
+
+    def __len__(self):
+        import cv2
+        if self.files is not None:
+            return len(self.files)
+        return max(int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+
+    def __iter__(self):
+        import cv2
+        if self.files is not None:
+            for i, f in enumerate(self.files):
+                image = cv2.imread(f, cv2.IMREAD_COLOR)
+                if image is None:
+                    raise DemoError(f"unreadable image {f} (frame {i + 1})")
+                yield image
+            return
+        while True:
+            ok, image = self.capture.read()
+            if not ok:
+                return
+            yield image
+
+
+def box_from_groundtruth(video_path):
+    """The init box from the first line of a ground-truth file in the frame folder or its parent."""
+    from src.evaluation.datasets import read_groundtruth
+    from src.evaluation.geometry import init_rect_from_region
+    folder = video_path if os.path.isdir(video_path) else os.path.dirname(os.path.abspath(video_path))
+    for where in (folder, os.path.dirname(os.path.abspath(folder))):
+        for name in GT_FILES:
+            path = os.path.join(where, name)
+            if os.path.isfile(path):
+                # pysot's evaluation convention for rectangles and polygons alike
+                return init_rect_from_region(read_groundtruth(path, os.path.basename(folder))[0]), path
+    raise DemoError(f"give --init_box x,y,w,h: no {' or '.join(GT_FILES)} beside {video_path} to take it from")
+
+
+def default_name(video_path):
+    """The video's file name, or the frame folder's (its sequence's for VOT color/, OTB img/)."""
+    path = os.path.normpath(os.path.abspath(video_path))
+    if os.path.isdir(path) and os.path.basename(path) in ("color", "img"):
+        path = os.path.dirname(path)
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def draw(image, box, polygon=None, mask=None):
+    import cv2
+    import numpy as np
+    out = image.copy()
+    if mask is not None:
+        tint = out.astype(np.float32)
+        tint[mask > 0] = 0.5 * tint[mask > 0] + 0.5 * np.array(MASK_COLOUR, np.float32)
+        out = tint.astype(np.uint8)
+    if polygon is not None:
+        pts = np.round(np.asarray(polygon, np.float64).reshape(-1, 1, 2)).astype(np.int32)
+        cv2.polylines(out, [pts], True, BOX_COLOUR, 2)
+    else:
+        x, y, w, h = (int(round(v)) for v in box)
+        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOUR, 2)
+    return out
+
+
+def run(args, overrides):
+    import cv2
+    import numpy as np
+    from tqdm import tqdm
+
+    from src.device import setup_context
+    from src.evaluation.results import format_vot_line
+    from src.tracker import build_tracker
+    from src.tracker.backends import load_tracker_model
+
+    source = FrameSource(args.video)
+    if args.init_box:
+        init_box, init_from = parse_box(args.init_box), "--init_box"
+    else:
+        init_box, init_from = box_from_groundtruth(args.video)
+    model = args.ckpt if args.backend == "mindspore" else args.model_dir
+    if not model:
+        raise DemoError("give --ckpt" if args.backend == "mindspore" else
+                        f"--backend {args.backend} runs exported graphs: give --model_dir")
+    setup_context(args.device_target, args.device_id)
+    cfg, backend, _ = load_tracker_model(args.backend, model, args.config, overrides)
+    tracker = build_tracker(cfg, backend)
+    masks = hasattr(tracker, "last_mask")
+
+    name = args.name or default_name(args.video)
+    final = os.path.join(args.output_dir, name)
+    tmp = os.path.join(args.output_dir, f".{name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(os.path.join(tmp, "masks") if masks else tmp)
+    writer, boxes, polygons = None, [], []
+    try:
+        progress = tqdm(source, total=len(source) or None, desc=f"{cfg.name} on {name}", unit="frame")
+        for i, image in enumerate(progress):
+            if i == 0:
+                tracker.init(image, init_box)
+                box, polygon, mask = list(init_box), None, None
+                if masks:   # the init box as a polygon, and no mask yet
+                    x, y, w, h = init_box
+                    polygon = [x, y, x + w, y, x + w, y + h, x, y + h]
+            else:
+                box, score = tracker.track(image)
+                polygon = tracker.region() if masks else None
+                mask = tracker.last_mask if masks else None
+                progress.set_postfix(score=f"{score:.3f}", refresh=False)
+            boxes.append(format_vot_line(box))
+            if masks:
+                polygons.append(format_vot_line(polygon))
+                binary = np.zeros(image.shape[:2], np.uint8) if mask is None else (mask > 0).astype(np.uint8) * 255
+                cv2.imwrite(os.path.join(tmp, "masks", f"{i:05d}.png"), binary)
+            if args.save_video:
+                if writer is None:
+                    fps = args.fps or source.fps or 25.0
+                    writer = cv2.VideoWriter(os.path.join(tmp, f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                             (image.shape[1], image.shape[0]))
+                    if not writer.isOpened():
+                        raise DemoError("OpenCV cannot write mp4 video here (no mp4v encoder); use --save_video False")
+                writer.write(draw(image, box, polygon, mask))
+        if not boxes:
+            raise DemoError(f"no frames in {args.video}")
+    except BaseException:
+        if writer is not None:
+            writer.release()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if writer is not None:
+        writer.release()
+    with open(os.path.join(tmp, "boxes.txt"), "w") as f:
+        f.write("\n".join(boxes) + "\n")
+    if masks:
+        with open(os.path.join(tmp, "polygons.txt"), "w") as f:
+            f.write("\n".join(polygons) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    print(f"{len(boxes)} frames tracked from {init_from} {[round(v, 2) for v in init_box]}; results in {final}")
+    return final
+
+
+def main(argv=None):
+    args, rest = parse_args(argv)
+    from src.evaluation.datasets import DatasetError
+    try:
+        return run(args, cli_overrides(rest, args.hp_preset))
+    except (ConfigError, DatasetError, DemoError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"demo.py: {e}")
+
+
+if __name__ == "__main__":
+    main()
