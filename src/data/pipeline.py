@@ -22,6 +22,7 @@ Data-parallel sharding: rank ``r`` of ``g`` takes samples ``r, r + g, ...``
 ``cfg.train.batch_size`` is the batch per rank, as pysot's ``BATCH_SIZE`` is
 per GPU.
 """
+import functools
 import logging
 import shutil
 
@@ -91,6 +92,12 @@ def _row_bytes(cfg):
     return size
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_memory_enabled():
+    # asked once per process: MindSpore 2.8+ logs a deprecation warning on every call
+    return ds.config.get_enable_shared_mem()
+
+
 def _use_processes(cfg, num_workers):
     """Worker processes if there are several and /dev/shm can hold their queues.
 
@@ -101,7 +108,7 @@ def _use_processes(cfg, num_workers):
     """
     if num_workers <= 1:
         return False
-    if not ds.config.get_enable_shared_mem():
+    if not _shared_memory_enabled():
         return True
     prefetch = ds.config.get_prefetch_size()
     rows = num_workers * (max(2, min(prefetch, prefetch * 4 // num_workers)) + 2)
