@@ -176,7 +176,8 @@ def main():
     width, height = (int(v) for v in args.image_size.split("x"))
     frames = _frames(args.frames + 1, width, height)
     cpp_main, cpp_missing = build_cpp(args.cpp_build)
-    print(f"CPU, {width}x{height} frames, random weights (speed does not depend on them), "
+    from benchmarks import machine
+    print(f"{machine()}; {width}x{height} frames, random weights (speed does not depend on them), "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
           f"median of {args.rounds} rounds")
     if cpp_missing:

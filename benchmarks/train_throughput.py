@@ -79,6 +79,8 @@ def main():
     out[0].asnumpy()
     step_rate = args.steps * args.batch_size / (time.perf_counter() - t0)
 
+    from benchmarks import machine
+    print(machine())
     print(f"config {args.config}, batch {args.batch_size}, loader workers {workers}, "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}")
     print(f"{'train step':>12}: {step_rate:8.1f} pairs/s")
