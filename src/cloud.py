@@ -26,7 +26,6 @@ copies its data once per server.
 import json
 import logging
 import os
-import re
 import shutil
 import tarfile
 import time
@@ -177,9 +176,10 @@ def restore_checkpoints(train_url, output_dir, prefix, keep=2):
     Returns the names copied."""
     if not _exists(train_url) or not _is_dir(train_url):
         return []
-    pattern = re.compile(rf"^{re.escape(prefix)}_epoch(\d+)\.ckpt$")
+    from .training.checkpoint import checkpoint_epoch
     names = _list_dir(train_url)
-    ckpts = sorted((n for n in names if pattern.match(n)), key=lambda n: int(pattern.match(n).group(1)))[-keep:]
+    epochs = {n: checkpoint_epoch(n, prefix) for n in names}
+    ckpts = sorted((n for n, e in epochs.items() if e is not None), key=epochs.get)[-keep:]
     wanted = ckpts + (["metrics.json"] if "metrics.json" in names else [])
     for name in wanted:
         copy(f"{train_url.rstrip('/')}/{name}", os.path.join(output_dir, name))

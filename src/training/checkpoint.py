@@ -31,16 +31,19 @@ def load_checkpoint_checked(path):
         raise ValueError(f"checkpoint {path} is unreadable or truncated: {msg}") from None
 
 
-_EPOCH_RE = re.compile(r"_epoch(\d+)\.ckpt$")
+def checkpoint_epoch(name, prefix):
+    """N of a ``<prefix>_epochNNN.ckpt`` file name or path (also an object-store one), else None."""
+    m = re.fullmatch(rf"{re.escape(prefix)}_epoch(\d+)\.ckpt", name.replace("\\", "/").rsplit("/", 1)[-1])
+    return int(m.group(1)) if m else None
 
 
 def epoch_checkpoints(directory, prefix):
     """[(epoch, path)] of ``<prefix>_epochNN.ckpt`` files, newest first."""
     found = []
     for path in glob.glob(os.path.join(directory, f"{prefix}_epoch*.ckpt")):
-        m = _EPOCH_RE.search(path)
-        if m:
-            found.append((int(m.group(1)), path))
+        epoch = checkpoint_epoch(path, prefix)
+        if epoch is not None:
+            found.append((epoch, path))
     return sorted(found, reverse=True)
 
 
