@@ -70,11 +70,13 @@ class FrameSource:
     def __init__(self, path):
         import cv2
 
-        from src.evaluation.datasets import IMAGE_EXTENSIONS
-        self.path, self.files, self.capture, self.fps = path, None, None, 0.0
+        from src.evaluation.datasets import IMAGE_EXTENSIONS, Video, list_frames
+        self.path, self.folder, self.capture, self.fps = path, None, None, 0.0
         if os.path.isdir(path):
-            self.files = sorted(os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTENSIONS))
-            if not self.files:
+            # eval.py's frame listing and reading (one-line errors naming the file and frame)
+            name = default_name(path)
+            self.folder = Video(name, list_frames(path, name), [])
+            if not len(self.folder):
                 raise DemoError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
         elif os.path.isfile(path):
             self.capture = cv2.VideoCapture(path)
@@ -86,18 +88,13 @@ class FrameSource:
 
     def __len__(self):
         import cv2
-        if self.files is not None:
-            return len(self.files)
+        if self.folder is not None:
+            return len(self.folder)
         return max(int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
 
     def __iter__(self):
-        import cv2
-        if self.files is not None:
-            for i, f in enumerate(self.files):
-                image = cv2.imread(f, cv2.IMREAD_COLOR)
-                if image is None:
-                    raise DemoError(f"unreadable image {f} (frame {i + 1})")
-                yield image
+        if self.folder is not None:
+            yield from self.folder.frames()
             return
         while True:
             ok, image = self.capture.read()
@@ -151,6 +148,7 @@ def run(args, overrides):
     from tqdm import tqdm
 
     from src.device import setup_context
+    from src.evaluation.geometry import rect_to_polygon
     from src.evaluation.results import format_vot_line
     from src.tracker import build_tracker
     from src.tracker.backends import load_tracker_model
@@ -182,8 +180,7 @@ def run(args, overrides):
                 tracker.init(image, init_box)
                 box, polygon, mask = list(init_box), None, None
                 if masks:   # the init box as a polygon, and no mask yet
-                    x, y, w, h = init_box
-                    polygon = [x, y, x + w, y, x + w, y + h, x, y + h]
+                    polygon = list(rect_to_polygon(init_box))
             else:
                 box, score = tracker.track(image)
                 polygon = tracker.region() if masks else None
