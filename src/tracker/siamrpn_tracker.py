@@ -109,7 +109,8 @@ class SiamRPNTracker:
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
             pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
-            finite = np.isfinite(pscore) & np.isfinite(boxes / scale_z).all(axis=0)
+            frame_boxes = boxes / scale_z   # crop units -> frame units
+            finite = np.isfinite(pscore) & np.isfinite(frame_boxes).all(axis=0)
         pscore[~finite] = -np.inf
         best = int(np.argmax(pscore))
 
@@ -118,7 +119,7 @@ class SiamRPNTracker:
             self.last_best_index = best
             return outputs, best, np.array([*self.center_pos, *self.size]), 0.0, s_x
         self.last_best_index = best
-        box = boxes[:, best] / scale_z
+        box = frame_boxes[:, best]
         lr = penalty[best] * score[best] * cfg.lr
         cx, cy = box[0] + self.center_pos[0], box[1] + self.center_pos[1]
         width = self.size[0] * (1 - lr) + box[2] * lr
