@@ -43,3 +43,29 @@ def polygon_distance(a, b):
     a, b = np.reshape(a, (4, 2)), np.reshape(b, (4, 2))
     orders = [np.roll(b, k, axis=0) for k in range(4)] + [np.roll(b[::-1], k, axis=0) for k in range(4)]
     return min(np.abs(a - o).max() for o in orders)
+
+
+def run_script(script, *args, timeout=900, env=None, cwd=None):
+    """Run one of the repository's entry points (``eval.py``, ``train.py``, ...) as a user would."""
+    import subprocess
+    cmd = [sys.executable, os.path.join(ROOT, script), *[str(a) for a in args]]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def assert_one_line_error(proc, *fragments, prefix=None):
+    """A refused run: non-zero exit, no traceback, and the last stderr line names every fragment.
+
+    ``prefix`` (e.g. ``"eval.py: "``) is what the message starts with.
+    """
+    err = proc.stderr
+    assert proc.returncode != 0, (proc.stdout[-2000:], err[-2000:])
+    assert "Traceback" not in err, err[-3000:]
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert lines, "no error message on stderr"
+    last = lines[-1]
+    if prefix is not None:
+        assert last.startswith(prefix), last
+    for fragment in fragments:
+        assert str(fragment) in last, (fragment, last)
+    return last
