@@ -22,3 +22,16 @@ def setup_logging(log_file=None, rank=0):
     fmt = f"%(asctime)s [rank {rank}] %(levelname)s %(name)s: %(message)s" if rank else \
         "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=fmt, handlers=handlers, force=True)
+
+
+def ensure_output_dir(path, flag="--output_dir"):
+    """Create the output folder ``path`` (and parents); a one-line ``ValueError`` naming ``flag``
+    when it, or a parent, is an existing file or cannot be created."""
+    import os
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:   # a parent is a file, read-only file system, permission denied
+        raise ValueError(f"{flag} {path}: cannot create the folder ({e.strerror or e})") from None
+    return path
