@@ -128,7 +128,14 @@ def test_ascend_backend_compiles_against_the_mindspore_api():
 
 
 def test_vot_geometry_equals_python(cpp_build):
-    """Overlaps (failure test, accuracy) and init boxes of the C++ port, bit for bit."""
+    """Overlaps (failure test, accuracy) and init boxes of the C++ port, bit for bit.
+
+    Exact equality is sound because both sides perform the same IEEE operations in the same
+    order on every CPU: region.py's overlap is element-wise numpy arithmetic (each +, -, *, /
+    correctly rounded, no reductions over floats: the pixel counts are integers) and the C++
+    port does the same scalar operations; geometry.poly_to_aabb_same_area uses float64 scalars
+    only (no BLAS: np.linalg.norm's FMA-or-not kernel once made the init box differ in its last
+    bit on AMD vs Intel); the C++ is built with -ffp-contract=off (no fused multiply-adds)."""
     from src.evaluation.geometry import init_rect_from_region
     from src.evaluation.region import vot_overlap
     rng = np.random.default_rng(0)
@@ -302,6 +309,10 @@ def test_diverged_network_stays_put_like_python(siamrpn_runs, cpp_build, tmp_pat
     data = siamrpn_runs["data"]
     py = _eval_py(data, "VOTSYN", tmp_path / "onnx", ("5", "40"), "--backend", "onnx", "--model_dir", str(folder))
     cpp_lines = _result_lines(tmp_path / "cpp" / "results")
+    # Exact equality of the result files is sound here: no network output reaches a box (every
+    # anchor is rejected), so each box is the init box (same operations, see
+    # test_vot_geometry_equals_python) moved through the same scalar clip/centre arithmetic on
+    # both sides, and the failure codes come from the bit-identical overlap.
     assert cpp_lines == _result_lines(tmp_path / "onnx" / "results")
     for seq, lines in cpp_lines.items():
         boxes = [line for line in lines if "," in line]

@@ -171,14 +171,17 @@ bool IsFailure(const std::vector<double> &region, const std::vector<double> &gt_
 }
 
 std::array<double, 4> InitRectFromRegion(const std::vector<double> &r) {
-  // geometry.poly_to_aabb_same_area with numpy's evaluation order: np.mean of
-  // four values sums left to right; np.linalg.norm of a 2-vector is
-  // sqrt(fma(d1, d1, d0 * d0)) (BLAS ddot). Checked against numpy on 20,000 polygons.
+  // geometry.poly_to_aabb_same_area, the same IEEE double operations in the same
+  // order: the vertex means summed left to right, each edge length
+  // sqrt(d0 * d0 + d1 * d1) with the products rounded before the sum. CMakeLists
+  // builds with -ffp-contract=off, so the compiler cannot fuse them into an FMA
+  // (pysot's np.linalg.norm does or does not, depending on the CPU's BLAS kernel;
+  // the Python code avoids it for that reason). Bit for bit on every x86 CPU.
   double cx = (((r[0] + r[2]) + r[4]) + r[6]) / 4;
   double cy = (((r[1] + r[3]) + r[5]) + r[7]) / 4;
   double x1 = std::min({r[0], r[2], r[4], r[6]}), x2 = std::max({r[0], r[2], r[4], r[6]});
   double y1 = std::min({r[1], r[3], r[5], r[7]}), y2 = std::max({r[1], r[3], r[5], r[7]});
-  auto norm = [](double d0, double d1) { return std::sqrt(std::fma(d1, d1, d0 * d0)); };
+  auto norm = [](double d0, double d1) { return std::sqrt(d0 * d0 + d1 * d1); };
   double a1 = norm(r[0] - r[2], r[1] - r[3]) * norm(r[2] - r[4], r[3] - r[5]);
   double a2 = (x2 - x1) * (y2 - y1);
   double s = std::sqrt(a1 / a2);

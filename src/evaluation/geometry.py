@@ -10,6 +10,11 @@ Mixing them up moves boxes by one pixel and changes failure counts.
 import numpy as np
 
 
+def _edge_length(d0, d1):
+    """``sqrt(d0*d0 + d1*d1)`` of two float64 scalars: the products rounded, then the sum."""
+    return np.sqrt(d0 * d0 + d1 * d1)
+
+
 def rect_to_polygon(rects):
     """``[x, y, w, h]`` -> ``[x, y, x+w, y, x+w, y+h, x, y+h]`` along the last axis.
 
@@ -45,11 +50,21 @@ def poly_to_aabb_same_area(poly):
     """
     region = np.asarray(poly, dtype=np.float64).ravel()
     if region.size == 8:
-        cx = np.mean(region[0::2])
-        cy = np.mean(region[1::2])
-        x1, x2 = min(region[0::2]), max(region[0::2])
-        y1, y2 = min(region[1::2]), max(region[1::2])
-        a1 = np.linalg.norm(region[0:2] - region[2:4]) * np.linalg.norm(region[2:4] - region[4:6])
+        # Scalar IEEE operations in a fixed order, so the result is the same on every
+        # CPU and equals the C++ port (ascend310_infer/src/vot_region.cc
+        # InitRectFromRegion, built with -ffp-contract=off) bit for bit: every value is
+        # a float64 scalar (IEEE, no SIMD, no BLAS). pysot calls np.linalg.norm, whose
+        # 2-vector dot product goes through the BLAS numpy links (OpenBLAS), with or
+        # without a fused multiply-add depending on the CPU's kernel, so its last bit
+        # differed between an Intel and an AMD machine. The edge lengths here differ
+        # from pysot's by at most an ULP. The vertex means are np.mean's sums of four
+        # values (left to right), written out so that no reduction order is involved.
+        v = region
+        cx = (((v[0] + v[2]) + v[4]) + v[6]) / 4
+        cy = (((v[1] + v[3]) + v[5]) + v[7]) / 4
+        x1, x2 = min(v[0::2]), max(v[0::2])
+        y1, y2 = min(v[1::2]), max(v[1::2])
+        a1 = _edge_length(v[0] - v[2], v[1] - v[3]) * _edge_length(v[2] - v[4], v[3] - v[5])
         a2 = (x2 - x1) * (y2 - y1)
         s = np.sqrt(a1 / a2)
         w = s * (x2 - x1) + 1
