@@ -85,7 +85,17 @@ def _version(t):
     t["version"] = "0.9"
 
 
+def _device_ip(value):
+    def corrupt(t):
+        t["server_list"][0]["device"][3]["device_ip"] = value
+    return corrupt
+
+
 @pytest.mark.parametrize("corrupt, message", [
+    *[(_device_ip(v), f"server_list[0].device[3].device_ip must be an IPv4 address such as 192.168.100.101 "
+                      f"(the device's NIC, as hccl_tools.py writes it), got {v!r}")
+      for v in ("192.168.0.300", "fe80::1", "192.168.0", "npu3.local", "", " 192.168.0.103", "192.168.00.103",
+                3232235623, None)],
     (_dup_rank, "duplicate rank_id 2 (server_list[0].device[2] and server_list[0].device[3])"),
     (_dup_device, "duplicate device_id 0 (server_list[0].device[0] and server_list[0].device[1])"),
     (_dup_ip, "duplicate device_ip 192.168.0.104"),
@@ -159,6 +169,14 @@ def test_ascend_launcher_validates_then_starts_one_process_per_device(tmp_path):
         assert "--device_target Ascend" in line and f"--device_id {i}" in line and "--run_distribute True" in line
         assert line.endswith(f"--train.epochs 2 > {tmp_path}/out/device{i}/train.log 2>&1 &")
     assert len(lines) == 5 and not (tmp_path / "out").exists()
+    t = table((("10.0.0.1", 4),))
+    t["server_list"][0]["device"][1]["device_ip"] = "2001:db8::1"
+    bad.write_text(json.dumps(t))
+    out = _script(str(bad), str(data), env={"DRY_RUN": "1"})
+    assert out.returncode != 0 and "device0" not in out.stdout
+    assert out.stderr.strip().splitlines() == [f"rank table {bad}: server_list[0].device[1].device_ip must be an "
+                                               "IPv4 address such as 192.168.100.101 (the device's NIC, as "
+                                               "hccl_tools.py writes it), got '2001:db8::1'"]
     out = _script(str(tmp_path / "missing.json"), str(data))
     assert out.returncode != 0 and out.stderr.strip() == f"rank table not found: {tmp_path / 'missing.json'}"
 

@@ -19,6 +19,7 @@ This server is the table's only one, the one named by ``--server_id``
 address of this host.
 """
 import argparse
+import ipaddress
 import json
 import socket
 import sys
@@ -68,6 +69,17 @@ def _int(value, where, fail):
     return number
 
 
+def _ipv4(value, where, fail):
+    """A device NIC address as hccl_tools.py writes it: dotted-quad IPv4 (HCCL takes no names or IPv6)."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        fail(f"{where} must be an IPv4 address such as 192.168.100.101 (the device's NIC, as hccl_tools.py "
+             f"writes it), got {value!r}")
+
+
 def _require(obj, keys, where, fail):
     if not isinstance(obj, dict):
         fail(f"{where} must be a JSON object, got {type(obj).__name__}")
@@ -115,7 +127,8 @@ def parse_rank_table(text, path="<rank table>"):
             dwhere = f"{where}.device[{j}]"
             _require(dev, ("device_id", "device_ip", "rank_id"), dwhere, fail)
             device = Device(_int(dev["rank_id"], f"{dwhere}.rank_id", fail),
-                            _int(dev["device_id"], f"{dwhere}.device_id", fail), str(dev["device_ip"]))
+                            _int(dev["device_id"], f"{dwhere}.device_id", fail),
+                            _ipv4(dev["device_ip"], f"{dwhere}.device_ip", fail))
             for key, value, seen in (("device_id", device.device_id, seen_ids),
                                      ("rank_id", device.rank_id, seen_ranks),
                                      ("device_ip", device.device_ip, seen_ips)):
