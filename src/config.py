@@ -8,6 +8,7 @@ pass the ``Config`` object they loaded.
 """
 import copy
 import dataclasses
+import math
 import os
 import re
 import typing
@@ -19,6 +20,11 @@ import yaml
 
 class ConfigError(ValueError):
     """A bad config file, key or value; the message names it on one line."""
+
+
+# choices of string keys checked at load time (train.py, eval.py and export read them)
+AMP_LEVELS = ("O0", "O2", "O3")
+LR_SCALING = ("none", "linear", "sqrt")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,11 @@ class DataConfig:
     videos_per_epoch: int = 600000
     num_workers: int = 2
     val_pairs: int = 256
+    # training stops when more than this share of a sub-dataset's images (distinct
+    # files, of those its index lists) turned out unreadable (missing, truncated,
+    # corrupt); below it they are replaced by other pairs and counted (see
+    # src/data/pipeline.py UnreadableImages)
+    max_bad_image_share: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,117 @@ class Config:
 
 
 # ----------------------------------------------------------------------------
+# value ranges, checked when a config is built (file, overrides, a checkpoint's
+# embedded config), so a bad value stops before any model, data or output exists
+
+@dataclass(frozen=True)
+class _Range:
+    """``low``/``high`` bounds (``open_low``: strictly above ``low``); ``also``: extra
+    allowed values outside them (num_use -1); ``choices`` for strings; floats must be
+    finite unless ``inf_ok``; ``non_empty`` strings / lists. For tuples the bounds apply
+    to every item."""
+    low: float = None
+    high: float = None
+    open_low: bool = False
+    also: Tuple = ()
+    choices: Tuple[str, ...] = ()
+    inf_ok: bool = False
+    non_empty: bool = False
+
+    def problem(self, value):
+        """What is wrong with one value (None when it is fine)."""
+        if isinstance(value, str) and not self.choices:
+            return None
+        if self.choices:
+            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
+        if value in self.also:
+            return None
+        if isinstance(value, float) and not math.isfinite(value) and not (self.inf_ok and value == math.inf):
+            return "must be a finite number"
+        if self.low is not None and (not value > self.low if self.open_low else not value >= self.low):
+            return self._describe()
+        if self.high is not None and not value <= self.high:
+            return self._describe()
+        return None
+
+    def _describe(self):
+        if self.low is not None and self.high is not None:
+            bound = f"in ({self.low}, {self.high}]" if self.open_low else f"in [{self.low}, {self.high}]"
+        elif self.low is not None:
+            bound = f"> {self.low}" if self.open_low else f">= {self.low}"
+        else:
+            bound = f"<= {self.high}"
+        return "must be " + bound + "".join(f" or {v}" for v in self.also)
+
+
+_POSITIVE_INT, _NON_NEGATIVE = _Range(low=1), _Range(low=0)
+_POSITIVE, _SHARE = _Range(low=0, open_low=True), _Range(low=0, high=1)
+_NAME = _Range(non_empty=True)
+
+_RANGES = {
+    "AnchorConfig": {"stride": _POSITIVE_INT, "ratios": _Range(low=0, open_low=True, non_empty=True),
+                     "scales": _Range(low=0, open_low=True, non_empty=True)},
+    "ModelConfig": {"width_mult": _POSITIVE, "feature_channels": _POSITIVE_INT},
+    "AugConfig": {"shift": _NON_NEGATIVE, "scale": _Range(low=0, high=0.99), "blur": _SHARE,
+                  "flip": _SHARE, "color": _SHARE},
+    "SubDatasetConfig": {"name": _NAME, "root": _NAME, "anno": _NAME, "frame_range": _POSITIVE_INT,
+                         "num_use": _Range(low=1, also=(-1,))},
+    "DataConfig": {"neg": _SHARE, "gray": _SHARE, "videos_per_epoch": _NON_NEGATIVE,
+                   "num_workers": _NON_NEGATIVE, "val_pairs": _NON_NEGATIVE, "max_bad_image_share": _SHARE},
+    "LRConfig": {"warmup_epochs": _NON_NEGATIVE, "warmup_start": _POSITIVE, "warmup_end": _POSITIVE,
+                 "start": _POSITIVE, "end": _POSITIVE},
+    "TrainConfig": {
+        "exemplar_size": _POSITIVE_INT, "search_size": _POSITIVE_INT, "output_size": _POSITIVE_INT,
+        "batch_size": _POSITIVE_INT, "epochs": _POSITIVE_INT, "momentum": _Range(low=0, high=0.999999),
+        "weight_decay": _NON_NEGATIVE, "grad_clip": _POSITIVE, "max_loss": _Range(low=0, open_low=True, inf_ok=True),
+        "cls_weight": _NON_NEGATIVE, "loc_weight": _NON_NEGATIVE, "mask_weight": _NON_NEGATIVE,
+        "thr_high": _SHARE, "thr_low": _SHARE, "pos_num": _POSITIVE_INT, "total_num": _POSITIVE_INT,
+        "neg_num": _NON_NEGATIVE, "unfreeze_epoch": _NON_NEGATIVE, "backbone_lr_mult": _NON_NEGATIVE,
+        "seed": _Range(low=0, high=2 ** 63 - 1), "log_interval": _POSITIVE_INT,
+        "lr_scaling": _Range(choices=LR_SCALING), "reference_batch": _NON_NEGATIVE,
+        "amp_level": _Range(choices=AMP_LEVELS), "loss_scale": _POSITIVE, "loss_scale_window": _POSITIVE_INT},
+    "TrackConfig": {"exemplar_size": _POSITIVE_INT, "instance_size": _POSITIVE_INT, "base_size": _NON_NEGATIVE,
+                    "context_amount": _NON_NEGATIVE, "penalty_k": _NON_NEGATIVE, "window_influence": _SHARE,
+                    "lr": _SHARE, "seg_thr": _SHARE, "out_size": _POSITIVE_INT},
+}
+# (key a, key b): a <= b, checked on the whole config
+_ORDERED = (("train.thr_low", "train.thr_high"), ("train.pos_num", "train.total_num"),
+            ("train.neg_num", "train.total_num"), ("train.exemplar_size", "train.search_size"),
+            ("track.exemplar_size", "track.instance_size"))
+
+
+def _check_ranges(cls, obj, prefix):
+    for name, rule in _RANGES.get(cls.__name__, {}).items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = getattr(obj, name)
+        if rule.non_empty and not (value.strip() if isinstance(value, str) else value):
+            raise ConfigError(f"config key '{key}' must not be empty")
+        items = value if isinstance(value, tuple) else (value,)
+        for i, item in enumerate(items):
+            problem = rule.problem(item)
+            if problem:
+                where = f"{key}[{i}]" if isinstance(value, tuple) else key
+                raise ConfigError(f"config key '{where}' {problem}, got {item!r}")
+
+
+def _check_order(cfg):
+    for low_key, high_key in _ORDERED:
+        low, high = (_get_dotted(cfg, k) for k in (low_key, high_key))
+        if low > high:
+            raise ConfigError(f"config key '{low_key}' ({low}) must not exceed '{high_key}' ({high})")
+    names = [d.name for d in cfg.data.train]
+    for name in names:
+        if names.count(name) > 1:   # the per-sub-dataset counts and messages go by name
+            raise ConfigError(f"config key 'data.train' names sub-dataset '{name}' twice")
+
+
+def _get_dotted(obj, dotted):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+# ----------------------------------------------------------------------------
 # building typed objects from plain YAML data
 
 def _to_plain(obj):
@@ -211,7 +333,11 @@ def _build(cls, data, prefix=""):
             full = f"{prefix}.{key}" if prefix else str(key)
             raise ConfigError(f"unknown config key '{full}'")
     kwargs = {k: _coerce(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    _check_ranges(cls, obj, prefix)
+    if cls is Config:
+        _check_order(obj)
+    return obj
 
 
 def _set_dotted(tree, dotted, value):

@@ -4,9 +4,9 @@ import os
 
 import mindspore as ms
 
-logger = logging.getLogger("src.device")
+from .config import AMP_LEVELS
 
-AMP_LEVELS = ("O0", "O2", "O3")
+logger = logging.getLogger("src.device")
 
 
 def setup_context(device_target="CPU", device_id=None, run_distribute=False):

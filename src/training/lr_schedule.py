@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from ..config import LR_SCALING
+
 
 def epoch_lrs(lr_cfg, epochs):
     """LR of each epoch, float64 array of length ``epochs``."""
@@ -27,9 +29,6 @@ def step_lrs(lr_cfg, epochs, steps_per_epoch, first_epoch=0, last_epoch=None):
     last_epoch = epochs if last_epoch is None else last_epoch
     lrs = epoch_lrs(lr_cfg, epochs)[first_epoch:last_epoch]
     return np.repeat(lrs, steps_per_epoch).astype(np.float32)
-
-
-LR_SCALING = ("none", "linear", "sqrt")
 
 
 def lr_scale(train_cfg, group_size=1):
