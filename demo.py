@@ -19,6 +19,7 @@ built under a temporary name and renamed when complete.
 """
 import argparse
 import os
+import re
 import shutil
 import sys
 
@@ -36,6 +37,24 @@ class DemoError(ValueError):
     """Bad demo input; the message names the file or flag on one line."""
 
 
+def _glue_negative_values(argv, flags=("--init_box",)):
+    """``--init_box -20,-10,50,50`` -> ``--init_box=-20,-10,50,50``.
+
+    argparse reads a value that starts with '-' as an option unless the whole value looks
+    like one negative number, so a box whose x is negative failed with "expected one
+    argument" unless written with '='.
+    """
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in flags and i + 1 < len(argv) and re.match(r"-[\d.]", argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", required=True, help="video file, or folder of frames")
@@ -51,7 +70,7 @@ def parse_args(argv=None):
     p.add_argument("--fps", type=float, default=0, help="frame rate of the written video (default: the source's, or 25)")
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
-    return p.parse_known_args(argv)
+    return p.parse_known_args(_glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
 
 
 def parse_box(text, what="--init_box"):

@@ -126,3 +126,24 @@ def test_bad_input_is_one_line_and_leaves_nothing(otb, tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode != 0 and lines[-1].startswith("demo.py: ") and message in lines[-1], (args, lines[-1:])
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
+
+
+def test_negative_init_box_without_equals_sign(otb, tmp_path):
+    """``--init_box -20,-10,50,50``: argparse alone reads the box as an unknown option."""
+    import demo
+    args, rest = demo.parse_args(["--video", "v", "--init_box", "-20,-10,50,50", "--track.lr", "0.3"])
+    assert args.init_box == "-20,-10,50,50" and rest == ["--track.lr", "0.3"]
+    assert demo.parse_args(["--video", "v", "--init_box", "-.5,2,3,4"])[0].init_box == "-.5,2,3,4"
+    _, data = otb
+    frames = sorted((data / "syn_test_0000" / "img").iterdir())[:5]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for f in frames:
+        os.symlink(f, folder / f.name)
+    proc = run_demo("--ckpt", QUICKSTART_CKPT, "--video", str(folder), "--init_box", "-20,-10,50,50",
+                    "--save_video", "false", "--output_dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    boxes = (tmp_path / "out" / "frames" / "boxes.txt").read_text().splitlines()
+    assert len(boxes) == 5 and np.allclose(np.array(boxes[0].split(","), float), [-20, -10, 50, 50])
+    proc = run_demo("--ckpt", QUICKSTART_CKPT, "--video", str(folder), "--init_box", "--save_video", "false")
+    assert proc.returncode == 2 and "argument --init_box: expected one argument" in proc.stderr
