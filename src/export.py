@@ -145,8 +145,9 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
         for graph, (cell, in_names, inputs, out_names, outputs) in graphs.items():
             fname = f"{name}_{graph}{ext}"
             _write_graph(cell, inputs, os.path.join(tmp, fname), file_format, in_names, out_names)
-            desc["graphs"][graph] = {"file": fname, "inputs": _io(in_names, inputs),
-                                     "outputs": _io(out_names, outputs)}
+            # the size lets a reader tell a truncated copy (interrupted download or copy) in one line
+            desc["graphs"][graph] = {"file": fname, "bytes": os.path.getsize(os.path.join(tmp, fname)),
+                                     "inputs": _io(in_names, inputs), "outputs": _io(out_names, outputs)}
         for graph in desc["graphs"].values():
             os.replace(os.path.join(tmp, graph["file"]), os.path.join(output_dir, graph["file"]))
         json_path = os.path.join(output_dir, f"{name}.json")
@@ -200,6 +201,11 @@ def read_export(path):
         raise ValueError(f"{path}: format_version {desc['format_version']}, this code reads {FORMAT_VERSION}")
     folder = os.path.dirname(os.path.abspath(path))
     for graph, g in desc["graphs"].items():
-        if not os.path.isfile(os.path.join(folder, g["file"])):
+        file = os.path.join(folder, g["file"])
+        if not os.path.isfile(file):
             raise FileNotFoundError(f"{path}: {graph} graph file {g['file']} is missing")
+        size = os.path.getsize(file)
+        if "bytes" in g and size != g["bytes"]:     # exports written before sizes were recorded have none
+            raise ValueError(f"{file}: {size} bytes, the export wrote {g['bytes']} ({path}): truncated or "
+                             f"replaced; copy it again or re-export with export_mindir.py")
     return desc, folder

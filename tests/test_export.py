@@ -9,6 +9,7 @@
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -119,6 +120,48 @@ def test_read_export_names_what_is_wrong(tmp_path):
                                "graphs": {"template": {"file": "gone.onnx"}}}))
     with pytest.raises(FileNotFoundError, match="template graph file gone.onnx is missing"):
         read_export(str(bad))
+
+
+@pytest.mark.parametrize("fmt", ["MINDIR", "ONNX"])
+def test_truncated_or_corrupt_graph_is_one_line_naming_the_file(tmp_path, fmt):
+    import mindspore as ms
+    ms.set_seed(3)
+    cfg = replace(Config(), **TINY)
+    export_graphs(cfg, build_model(cfg), str(tmp_path / "export"), fmt)
+    desc, _ = read_export(str(tmp_path / "export"))
+    search = tmp_path / "export" / desc["graphs"]["search"]["file"]
+    assert desc["graphs"]["search"]["bytes"] == search.stat().st_size > 0
+    data = search.read_bytes()
+
+    def broken(name, content, recorded_size=True):
+        folder = tmp_path / name
+        shutil.copytree(tmp_path / "export", folder)
+        graph = folder / search.name
+        os.chmod(graph, 0o644)          # MindSpore writes its files read-only
+        graph.write_bytes(content)
+        if not recorded_size:           # an export written before sizes were recorded
+            j = folder / "tiny.json"
+            d = json.loads(j.read_text())
+            for g in d["graphs"].values():
+                del g["bytes"]
+            j.write_text(json.dumps(d))
+        return folder, graph
+
+    # the recorded size tells a truncated copy before any runtime parses it
+    folder, graph = broken("truncated", data[: len(data) // 2])
+    with pytest.raises(ValueError) as e:
+        load_exported(str(folder), fmt.lower())
+    assert str(e.value) == (f"{graph}: {len(data) // 2} bytes, the export wrote {len(data)} ({folder / 'tiny.json'}): "
+                            "truncated or replaced; copy it again or re-export with export_mindir.py")
+    # without a recorded size (or same size, other bytes) the runtime's parser refuses it, in one line
+    for name, content, recorded in (("old_truncated", data[: len(data) // 2], False),
+                                    ("garbage", b"\xff" * len(data), True)):
+        folder, graph = broken(name, content, recorded)
+        with pytest.raises(ValueError) as e:
+            load_exported(str(folder), fmt.lower())
+        text = str(e.value)
+        assert text.startswith(f"{graph}: not a readable {fmt} graph, truncated or corrupt (") and "\n" not in text
+        assert text.endswith("); re-export it with export_mindir.py"), text
 
 
 # --------------------------------------------------------------------------

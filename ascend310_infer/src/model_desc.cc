@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "inc/utils.h"
 
@@ -200,6 +201,16 @@ ModelDesc LoadModelDesc(const std::string &path) {
     spec.inputs = ReadIO(j, "graphs." + g + ".inputs", f);
     spec.outputs = ReadIO(j, "graphs." + g + ".outputs", f);
     if (!IsFile(spec.path)) throw AppError(f + ": " + g + " graph file " + spec.file + " is missing");
+    // export_mindir.py records each graph's size (src/export.py read_export checks it too): a
+    // truncated copy is named here instead of failing inside the runtime's parser
+    if (graphs.contains(g) && graphs.at(g).contains("bytes")) {
+      const int64_t want = JsonInt(j, "graphs." + g + ".bytes", f);
+      const auto got = static_cast<int64_t>(std::filesystem::file_size(spec.path));
+      if (got != want) {
+        throw AppError(spec.path + ": " + std::to_string(got) + " bytes, the export wrote " + std::to_string(want) +
+                       " (" + f + "): truncated or replaced; copy it again or re-export with export_mindir.py");
+      }
+    }
     d.graphs[g] = spec;
   }
   CheckConsistency(d);

@@ -41,7 +41,20 @@ class _ExportedBackend:
 
     def __init__(self, desc, folder):
         self.desc, self.folder = desc, folder
-        self.graphs = {g: self._load(os.path.join(folder, d["file"]), d) for g, d in desc["graphs"].items()}
+        self.graphs = {g: self._load_checked(os.path.join(folder, d["file"])) for g, d in desc["graphs"].items()}
+
+    def _load_checked(self, path):
+        """The runtime's loaded graph; a file it cannot read is one line naming it (read_export has
+        already compared its size with the one export_mindir.py recorded, where recorded)."""
+        try:
+            return self._load(path)
+        except Exception as e:
+            # onnxruntime's InvalidProtobuf / Fail derive from Exception only; MindSpore raises RuntimeError
+            if not isinstance(e, (RuntimeError, ValueError, OSError)) and \
+                    not type(e).__module__.startswith("onnxruntime"):
+                raise
+            raise ValueError(f"{path}: not a readable {self.desc['file_format']} graph, truncated or corrupt "
+                             f"({_first_line(e)}); re-export it with export_mindir.py") from None
 
     def _shape_check(self, graph, name, array):
         for spec in self.desc["graphs"][graph]["inputs"]:
@@ -66,8 +79,18 @@ class _ExportedBackend:
 class MindIRBackend(_ExportedBackend):
     """MINDIR graphs through ``mindspore.load`` + ``nn.GraphCell`` (graph mode)."""
 
-    def _load(self, path, spec):
+    def _load(self, path):
+        from google.protobuf.message import DecodeError
         from mindspore import nn
+        from mindspore.train import mind_ir_pb2
+        # parse the protobuf first: mindspore.load on a broken file logs a C++ [ERROR] line and
+        # raises "Load MindIR failed." without naming the file
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            mind_ir_pb2.ModelProto().ParseFromString(data)
+        except DecodeError as e:
+            raise ValueError(f"protobuf: {e}") from None
         return nn.GraphCell(ms.load(path))
 
     def _run(self, graph, inputs):
@@ -82,7 +105,7 @@ class MindIRBackend(_ExportedBackend):
 class ONNXBackend(_ExportedBackend):
     """ONNX graphs through onnxruntime's CPU provider."""
 
-    def _load(self, path, spec):
+    def _load(self, path):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -99,6 +122,12 @@ class ONNXBackend(_ExportedBackend):
     @staticmethod
     def _numpy(a):
         return a
+
+
+def _first_line(error):
+    """The first line of a runtime's message (they can span many), at most 200 characters."""
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 EXPORTED_BACKENDS = {"mindir": (MindIRBackend, "MINDIR"), "onnx": (ONNXBackend, "ONNX")}
