@@ -169,13 +169,15 @@ def test_two_ranks_equal_one_process_on_the_concatenated_batches(setup):
             assert set(n0) | set(n1) | set(n) == {cfg.train.total_num - cfg.train.pos_num}
     _check_against_reference(setup["straight"], setup)
     out = setup["straight_dir"]
-    # only rank 0 writes checkpoints, metrics and validation; the steps were clipped, then not
+    # only rank 0 writes checkpoints, metrics and validation; some steps were clipped and some not, so
+    # both branches of the clip ran on the all-reduced gradients (which steps, depends on the CPU's
+    # float32 kernels: Intel Xeon clipped the first, AMD EPYC the second)
     assert sorted(os.path.basename(p) for p in glob.glob(str(out / "*.ckpt"))) == \
         [f"{NAME}_epoch{e:03d}.ckpt" for e in range(EPOCHS + 1)]
     metrics = json.loads((out / "metrics.json").read_text())
     assert sorted(metrics) == [str(e) for e in range(EPOCHS + 1)] and metrics["3"]["pairs"] == 96
     norms = [float(x) for x in re.findall(r"grad_norm ([0-9.]+)", (out / "train_rank0.log").read_text())]
-    assert len(norms) == EPOCHS and norms[0] > 40.0 > norms[-1], norms
+    assert len(norms) == EPOCHS and max(norms) > 40.0 > min(norms), norms
 
 
 def _descendants(pid):
