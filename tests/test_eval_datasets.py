@@ -102,8 +102,14 @@ def test_json_layout_with_explicit_sizes_reads_no_frame(tmp_path):
     (tmp_path / "OTB100.json").write_text(json.dumps(meta))
     video = load_dataset("OTB100", str(tmp_path), image_sizes={"s": (320, 240)})["s"]
     assert (video.width, video.height) == (320, 240) and video.attrs == ["IV"]
-    with pytest.raises(DatasetError, match="missing frame file"):
+    # without the size the sequence must be on disk; present but without frames, reading the size fails
+    with pytest.raises(DatasetError, match=r"OTB100: none of the 1 sequences listed in .*OTB100\.json is on disk"):
+        load_dataset("OTB100", str(tmp_path))
+    (tmp_path / "s").mkdir()
+    with pytest.raises(DatasetError, match=r"s: missing frame file .*s/img/0001\.jpg \(frame 1\)"):
         load_dataset("OTB100", str(tmp_path))["s"].width
+    with pytest.raises(DatasetError, match=r"s: missing frame file .*s/img/0001\.jpg \(frame 1 of 2\)"):
+        load_dataset("OTB100", str(tmp_path), check_frames=True)
 
 
 # ------------------------------------------------------------ other layouts
@@ -172,7 +178,7 @@ def test_error_unreadable_image_at_read_time(tmp_path):
     video = load_dataset("VOT2018", root)["seqC"]       # loading does not decode frames
     frames = video.frames()
     next(frames), next(frames)
-    with pytest.raises(DatasetError, match=rf"seqC: unreadable image {re.escape(bad)} \(frame 3\)"):
+    with pytest.raises(DatasetError, match=rf"seqC: corrupt image {re.escape(bad)}: .* \(frame 3\)$"):
         next(frames)
 
 
@@ -212,6 +218,7 @@ def test_error_json_inconsistent(tmp_path):
     meta = {"s": {"video_dir": "s", "init_rect": [1, 2, 3, 4], "img_names": ["s/1.jpg"],
                   "gt_rect": [[1, 2, 3, 4], [1, 2, 3, 4]]}}
     (tmp_path / "OTB100.json").write_text(json.dumps(meta))
+    (tmp_path / "s").mkdir()
     with pytest.raises(DatasetError, match=r"s: .*OTB100\.json: 1 img_names but 2 gt_rect entries"):
         load_dataset("OTB100", str(tmp_path))
     meta["s"]["gt_rect"] = [[1, 2, "3", 4]]

@@ -3,7 +3,12 @@
 * ``run_supervised``: VOT baseline. A frame whose prediction has zero overlap
   with the ground truth (rasterised, bounds = image size) is a failure; the
   tracker is re-initialised ``skip`` frames later. Frames in between are
-  written as ``0`` and not even read.
+  written as ``0`` and not even read. When the ground truth of the
+  re-initialisation frame forms no box (zero area, NaN: see
+  ``datasets.usable_regions``), re-initialisation moves on to the next frame
+  whose ground truth does, as the VOT toolkit does (pysot would initialise
+  from NaN); the frames passed over are written as ``0`` too. A frame with such
+  ground truth that is tracked has zero overlap, i.e. a failure, as in pysot.
 * ``run_one_pass``: OTB / GOT-10k / LaSOT, initialised once.
 
 Both initialise from the ground truth as pysot does: a polygon becomes the
@@ -14,23 +19,29 @@ score)`` and ``region()`` (what VOT scores: the box, or SiamMask's rotated box).
 """
 import time
 
-from .geometry import init_rect_from_region, rect_to_vot_polygon
+from .datasets import first_frame_error, supervised_region, usable_regions
+from .geometry import init_rect_from_region
 from .results import VOT_FAILURE, VOT_INIT, VOT_SKIPPED
 from .vot_metrics import is_failure
 
 
 def run_supervised(tracker, video, skip=5):
     """Returns (entries, seconds per frame, failures). Entries are 1/2/0 codes or regions."""
+    error = first_frame_error(video, supervised=True)
+    if error is not None:           # load_dataset refuses such a dataset; a hand-made Video too
+        raise error
+    usable = usable_regions(video.gt, supervised=True)
     entries, times, failures = [], [], 0
     restart = 0
     bounds = None
     for idx in range(len(video)):
+        if idx == restart and not usable[idx]:
+            restart += 1
         if idx < restart:
             entries.append(VOT_SKIPPED)
             times.append(0.0)
             continue
-        gt = video.gt[idx]
-        gt_poly = list(gt) if len(gt) == 8 else rect_to_vot_polygon(gt)
+        gt_poly = supervised_region(video.gt[idx])
         image = video.read_frame(idx)
         if bounds is None:
             bounds = (image.shape[1], image.shape[0])
@@ -53,6 +64,9 @@ def run_supervised(tracker, video, skip=5):
 
 def run_one_pass(tracker, video):
     """Returns (boxes [x, y, w, h] per frame, seconds per frame)."""
+    error = first_frame_error(video)
+    if error is not None:
+        raise error
     boxes, times = [], []
     for idx in range(len(video)):
         image = video.read_frame(idx)
