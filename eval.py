@@ -10,8 +10,16 @@ The experiment config comes from the checkpoint (train.py and convert_pth
 store it; for exported graphs, the export's JSON) unless --config is given;
 dotted overrides (--track.penalty_k 0.2) apply on top (exported graphs have
 fixed input sizes: track.instance_size cannot change). Result files go to
-<results_dir>/<dataset_name>/<tracker>/ in the official layouts; an
-interrupted run resumes where it stopped.
+<results_dir>/<dataset_name>/<tracker>/ in the official layouts, beside a
+manifest.json of what made them (checkpoint or exported-graph sha256, the
+whole config, back-end and precision, dataset and ground-truth sha256, code
+version: src/evaluation/manifest.py). An interrupted run resumes where it
+stopped, but only into a folder whose manifest matches this run: results of
+another checkpoint, config, back-end or data are refused before anything runs
+(use another --tracker_name, or --overwrite to replace them). eval.json
+records the checkpoint hash and how many sequences were run and resumed.
+Before any tracking the dataset is loaded and the EAO interval checked
+(VOT-like names other than VOT2016-2019 need --eao_range LOW HIGH).
 
 DAVIS-like names (DAVIS2016, DAVIS2017, DAVISSYN, ...) run video object
 segmentation: a mask tracker (SiamMask) starts from each object's first-frame
@@ -28,7 +36,7 @@ import sys
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
 from src.config import ConfigError
 from src.tracker.presets import cli_overrides
-from src.utils import str2bool
+from src.utils import ensure_output_dir, str2bool
 
 
 def parse_args(argv=None):
@@ -40,19 +48,28 @@ def parse_args(argv=None):
     p.add_argument("--filename", default="eval.json", help="where to write the evaluation record")
     p.add_argument("--results_dir", default="./results", help="root of the result files")
     p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")
-    p.add_argument("--ckpt", default=None, help="checkpoint to evaluate")
+    p.add_argument("--ckpt", "--ckpt_file", dest="ckpt", default=None,
+                   help="checkpoint to evaluate (--ckpt_file: the same, as export_mindir.py names it)")
     p.add_argument("--ckpt_dir", default=None, help="evaluate every <name>_epochNNN.ckpt here (sweep)")
     p.add_argument("--epochs", default=None, help="sweep only these epochs, e.g. 10-20 or 5,10,15")
     p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"],
                    help="mindspore: the checkpoint's Cell; mindir / onnx: graphs from export_mindir.py")
     p.add_argument("--model_dir", default=None,
                    help="with --backend mindir|onnx: the export folder (or its .json)")
-    p.add_argument("--tracker_name", default=None, help="result folder name (default: config name [+ _eNNN])")
+    p.add_argument("--tracker_name", default=None,
+                   help="result folder name (default: the config name; in a sweep NAME_<checkpoint name>)")
+    p.add_argument("--overwrite", type=str2bool, nargs="?", const=True, default=False,
+                   help="remove this tracker's earlier result files first (they were made by another model, "
+                        "config or data, or before result folders had a manifest)")
     p.add_argument("--score_only", type=str2bool, nargs="?", const=True, default=False,
                    help="score existing result files, run nothing")
     p.add_argument("--tracker_names", nargs="*", default=None, help="with --score_only (default: all found)")
     p.add_argument("--eao_range", nargs=2, type=int, default=None, metavar=("LOW", "HIGH"),
-                   help="EAO sequence-length interval (known for VOT2016-2019)")
+                   help="EAO sequence-length interval, 1 <= LOW <= HIGH <= longest sequence "
+                        "(known for VOT2016-2019; needed for other VOT-like names)")
+    p.add_argument("--require_all_sequences", type=str2bool, nargs="?", const=True, default=False,
+                   help="refuse a dataset whose list or JSON names sequences missing on disk "
+                        "(default: evaluate those present and report the missing ones)")
     p.add_argument("--hp_preset", default=None,
                    help="named tracking hyperparameters: siammask_vot, siammask_vot-ld, siammask_davis, "
                         "siamrpn_alex_dw_vot (src/tracker/presets.py); --track.* overrides win")
@@ -76,37 +93,148 @@ def parse_epochs(spec):
 
 
 def sweep_checkpoints(ckpt_dir, epochs):
-    """[(epoch, path)] of the directory's epoch checkpoints, oldest first."""
+    """[(epoch, path)] of the directory's ``<prefix>_epochNNN.ckpt`` checkpoints (any prefix), oldest first."""
+    from src.training.checkpoint import checkpoint_epoch
     if not os.path.isdir(ckpt_dir):
         raise FileNotFoundError(f"checkpoint directory not found: {ckpt_dir}")
     found = []
-    for path in glob.glob(os.path.join(ckpt_dir, "*_epoch*.ckpt")):
-        m = re.search(r"_epoch(\d+)\.ckpt$", path)
-        if m and (epochs is None or int(m.group(1)) in epochs):
-            found.append((int(m.group(1)), path))
+    for path in glob.glob(os.path.join(glob.escape(ckpt_dir), "*_epoch*.ckpt")):
+        epoch = checkpoint_epoch(path, os.path.basename(path).rsplit("_epoch", 1)[0])
+        if epoch is not None and (epochs is None or epoch in epochs):
+            found.append((epoch, path))
     if not found:
         raise FileNotFoundError(f"no *_epochNNN.ckpt checkpoints{' for --epochs' if epochs else ''} in {ckpt_dir}")
     return sorted(found)
 
 
-def evaluate_model(args, source, tracker_name, overrides, dataset, protocol, results_dir):
-    from src.config import Config
-    from src.evaluation import evaluate
-    from src.tracker import build_tracker
-    from src.tracker.backends import load_tracker_model
+def sweep_tracker_name(tracker_name, ckpt_path):
+    """Result folder of one sweep checkpoint: ``NAME_<checkpoint name>``, or the checkpoint name."""
+    stem = os.path.splitext(os.path.basename(ckpt_path))[0]
+    return f"{tracker_name}_{stem}" if tracker_name else stem
 
-    cfg, backend, extra = load_tracker_model(args.backend, source, args.config, overrides)
-    if protocol == "vos" and not evaluate.produces_masks(build_tracker(cfg, backend)):
-        raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "
-                         f"segmentation masks (J/F): evaluate a SiamMask model (model.arch siammask, "
-                         f"e.g. configs/siammask_sharp.yaml)")
-    name = tracker_name or cfg.name
-    fps = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir, name)
-    scores = evaluate.score(dataset, protocol, results_dir, [name], args.eao_range)
+
+def check_tracker_name(name, flag="--tracker_name"):
+    """A tracker name is one folder name: no path separator, not hidden (temp files are), not . or .."""
+    if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name \
+            or os.sep in name:
+        raise ValueError(f"{flag} {name!r}: expected a plain folder name (no '/', not starting with '.')")
+    return name
+
+
+def check_eao_range(args, protocol, dataset):
+    """Before any tracking: the EAO interval of a VOT-like dataset (known or --eao_range) fits its sequences."""
+    from src.evaluation.vot_metrics import check_eao_range as check
+    if protocol != "vot":
+        if args.eao_range is not None:
+            raise ValueError(f"--eao_range applies to VOT datasets; {args.dataset_name} is scored "
+                             f"without EAO")
+        return
+    check(args.eao_range, [len(v) for v in dataset], args.dataset_name)
+
+
+class Run:
+    """One model to evaluate: its source (checkpoint or export), result folder and provenance."""
+
+    def __init__(self, args, source, tracker_name, overrides, dataset, protocol, results_dir):
+        from src.config import Config
+        from src.evaluation import manifest
+        self.source, self.loaded = source, None
+        cfg, backend, extra = self.load(args, overrides)
+        if protocol == "vos":
+            from src.evaluation import evaluate
+            from src.tracker import build_tracker
+            if not evaluate.produces_masks(build_tracker(cfg, backend)):
+                raise ValueError(f"model.arch {cfg.model.arch} produces no masks; {dataset.name} is scored on "
+                                 f"segmentation masks (J/F): evaluate a SiamMask model (model.arch siammask, "
+                                 f"e.g. configs/siammask_sharp.yaml)")
+        self.name = check_tracker_name(tracker_name or cfg.name)
+        self.folder = os.path.join(results_dir, self.name)
+        self.new = manifest.build_manifest(self.name, manifest.model_identity(args.backend, source),
+                                           Config.to_dict(cfg), manifest.dataset_identity(dataset))
+        self.stored = None if args.overwrite else manifest.read_manifest(self.folder)
+        if args.overwrite:
+            self.reuse, self.warning = set(), None
+        else:
+            self.reuse, self.warning = manifest.check_resume(self.folder, self.stored, self.new)
+        self.cfg, self.extra = cfg, extra
+        self.loaded = (cfg, backend, extra)
+
+    def load(self, args, overrides):
+        from src.tracker.backends import load_tracker_model
+        return load_tracker_model(args.backend, self.source, args.config, overrides)
+
+    def release(self):
+        self.loaded = None
+
+
+def evaluate_run(args, run, overrides, dataset, protocol, results_dir):
+    """Track (reusing what the manifest allows), score, and build the eval.json record of one run."""
+    from src.config import Config
+    from src.evaluation import evaluate, manifest
+    from src.tracker import build_tracker
+
+    cfg, backend, extra = run.loaded or run.load(args, overrides)
+    run.release()
+    if run.warning:
+        print(run.warning, file=sys.stderr)
+    if args.overwrite:
+        manifest.remove_results(run.folder)
+    manifest.write_manifest(run.folder, manifest.merged(run.stored, run.new))
+    fps, counts = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir,
+                                       run.name, run.reuse)
+    scores = evaluate.score(dataset, protocol, results_dir, [run.name], args.eao_range)
+    model = run.new["model"]
     extra.update({"config": cfg.name, "model": Config.to_dict(cfg)["model"],
                   "hyperparameters": Config.to_dict(cfg)["track"],
-                  "results_dir": os.path.abspath(os.path.join(results_dir, name))})
-    return name, scores, evaluate.eval_record(protocol, dataset, name, scores, fps, extra)
+                  "results_dir": os.path.abspath(run.folder)})
+    if "checkpoint" in model:
+        extra["checkpoint_sha256"] = model["checkpoint"]["sha256"]
+    else:
+        extra["exported_graphs_sha256"] = {g: d["sha256"] for g, d in model["export"]["graphs"].items()}
+    extra["provenance"] = {"manifest": os.path.abspath(manifest.manifest_path(run.folder)), "model": model,
+                           "ground_truth_sha256": run.new["dataset"]["ground_truth_sha256"],
+                           "code_version": run.new["code_version"]}
+    if run.stored and run.stored.get("code_version") != run.new["code_version"]:
+        extra["provenance"]["results_started_by_code_version"] = run.stored.get("code_version")
+    extra["sequences"] = counts
+    _add_notes(extra, dataset)
+    return scores, evaluate.eval_record(protocol, dataset, run.name, scores, fps, extra)
+
+
+def _add_notes(record, dataset):
+    notes = getattr(dataset, "notes", None)
+    if notes:
+        record["dataset_notes"] = notes
+
+
+def score_only(args, dataset, protocol, results_dir):
+    from src.evaluation import evaluate, manifest
+    if args.overwrite:
+        raise ValueError("--overwrite removes result files; --score_only only reads them: use one of them")
+    if not os.path.isdir(results_dir):
+        raise FileNotFoundError(f"no results folder {results_dir} (--results_dir {args.results_dir}, "
+                                f"--dataset_name {args.dataset_name})")
+    names = args.tracker_names or sorted(d for d in os.listdir(results_dir) if not d.startswith(".")
+                                         and os.path.isdir(os.path.join(results_dir, d)))
+    if not names:
+        raise FileNotFoundError(f"no tracker results in {results_dir}")
+    for name in names:
+        check_tracker_name(name, "--tracker_names")
+    scores = evaluate.score(dataset, protocol, results_dir, names, args.eao_range)
+    trackers = {}
+    for n, s in scores.items():
+        trackers[n] = dict(zip(("per_video", "all_videos"), evaluate.summarise(protocol, s)))
+        try:
+            stored = manifest.read_manifest(os.path.join(results_dir, n))
+        except manifest.ProvenanceError as e:      # scoring needs no manifest; say why it is left out
+            print(f"warning: {e}", file=sys.stderr)
+            stored = None
+        if stored is not None:
+            trackers[n]["manifest"] = stored
+    record = {"dataset": dataset.name, "results_dir": os.path.abspath(results_dir), "trackers": trackers,
+              "software": evaluate.software_versions()}
+    _add_notes(record, dataset)
+    return scores, record
 
 
 def main(argv=None):
@@ -118,46 +246,54 @@ def main(argv=None):
     try:
         overrides = cli_overrides(rest, args.hp_preset)
         protocol = evaluate.protocol_of(args.dataset_name)
+        if args.tracker_name is not None:
+            check_tracker_name(args.tracker_name)
+        if os.path.isdir(args.filename):
+            raise ValueError(f"--filename {args.filename} is a folder; give the eval.json file to write")
         if not os.path.isdir(args.dataset_path):
             raise FileNotFoundError(f"dataset path not found: {args.dataset_path}")
-        dataset = load_dataset(args.dataset_name, args.dataset_path)
+        # the whole dataset is checked before any model loads; sequences missing on disk are left
+        # out (and listed in eval.json's dataset_notes) unless --require_all_sequences; scoring
+        # needs no frame files, so --score_only does not check them
+        dataset = load_dataset(args.dataset_name, args.dataset_path,
+                               missing="error" if args.require_all_sequences else "warn",
+                               check_frames=not args.score_only)
+        check_eao_range(args, protocol, dataset)
         results_dir = os.path.join(args.results_dir, args.dataset_name)
         out_dir = os.path.dirname(os.path.abspath(args.filename))
         if args.score_only:
-            names = args.tracker_names or sorted(d for d in os.listdir(results_dir)
-                                                 if os.path.isdir(os.path.join(results_dir, d)))
-            if not names:
-                raise FileNotFoundError(f"no tracker results in {results_dir}")
-            scores = evaluate.score(dataset, protocol, results_dir, names, args.eao_range)
-            record = {"dataset": dataset.name, "results_dir": os.path.abspath(results_dir),
-                      "trackers": {n: dict(zip(("per_video", "all_videos"), evaluate.summarise(protocol, s)))
-                                   for n, s in scores.items()},
-                      "software": evaluate.software_versions()}
+            scores, record = score_only(args, dataset, protocol, results_dir)
         else:
-            from src.device import setup_context
-            setup_context(args.device_target, args.device_id)
             if args.backend != "mindspore":
                 if not args.model_dir:
                     raise ValueError(f"--backend {args.backend} runs exported graphs: give --model_dir "
                                      f"(made by export_mindir.py --file_format {args.backend.upper()})")
-                runs = [(args.model_dir, args.tracker_name)]
+                sources = [(args.model_dir, args.tracker_name)]
             elif args.ckpt_dir:
-                runs = [(path, f"{args.tracker_name or ''}{os.path.basename(path)[:-5]}")
-                        for _, path in sweep_checkpoints(args.ckpt_dir, parse_epochs(args.epochs))]
+                sources = [(path, sweep_tracker_name(args.tracker_name, path))
+                           for _, path in sweep_checkpoints(args.ckpt_dir, parse_epochs(args.epochs))]
             elif args.ckpt:
-                runs = [(args.ckpt, args.tracker_name)]
+                sources = [(args.ckpt, args.tracker_name)]
             else:
-                raise ValueError("give --ckpt, --ckpt_dir or --score_only")
+                raise ValueError("give --ckpt (or --ckpt_file), --ckpt_dir or --score_only")
+            ensure_output_dir(args.results_dir, "--results_dir")
+            from src.device import setup_context
+            setup_context(args.device_target, args.device_id)
+            # every model loaded and every results folder checked before the first sequence runs
+            runs = []
+            for source, name in sources:
+                runs.append(Run(args, source, name, overrides, dataset, protocol, results_dir))
+                if len(sources) > 1:
+                    runs[-1].release()         # a sweep loads each checkpoint again when its turn comes
             scores, records = {}, {}
-            for ckpt, name in runs:
-                name, s, rec = evaluate_model(args, ckpt, name, overrides, dataset, protocol, results_dir)
+            for run in runs:
+                s, records[run.name] = evaluate_run(args, run, overrides, dataset, protocol, results_dir)
                 scores.update(s)
-                records[name] = rec
             if len(records) == 1:
                 record = next(iter(records.values()))
             else:
                 key = evaluate.MAIN_METRIC[protocol]
-                ranking = sorted(records, key=lambda n: -(records[n]["all_videos"][key] or 0))
+                ranking = sorted(records, key=lambda n: -records[n]["all_videos"][key])
                 record = {"dataset": dataset.name, "sweep": {n: records[n]["all_videos"] for n in ranking},
                           "ranked_by": key, "best": records[ranking[0]], "software": evaluate.software_versions()}
         print(evaluate.format_table(protocol, scores, args.dataset_name))
@@ -165,7 +301,7 @@ def main(argv=None):
             evaluate.write_plots(protocol, scores, out_dir, args.dataset_name)
         evaluate.write_json(args.filename, record)
         print(f"wrote {args.filename}")
-    except (ConfigError, DatasetError, ResultsError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, DatasetError, ResultsError, OSError, ValueError) as e:
         sys.exit(f"eval.py: {e}")
 
 

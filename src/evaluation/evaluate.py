@@ -110,41 +110,48 @@ def run_vos(make_tracker, video):
     return labels, times
 
 
-def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name):
+def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name, reuse):
     """``run_dataset`` for VOS: mask PNGs per sequence folder, each folder written as a whole."""
-    fps = {}
+    fps, counts = {}, {"run": 0, "resumed": 0}
     bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
     for video in bar:
         result_dir = results.vos_result_dir(results_dir, tracker_name, video.name)
         stems = [video.frame_stem(i) for i in range(len(video))]
-        if results.is_complete_vos(result_dir, video.name, stems):
+        if video.name in reuse and results.is_complete_vos(result_dir, video.name, stems):
             fps[video.name] = _fps(results.read_times(results.vos_time_path(result_dir, video.name)))
+            counts["resumed"] += 1
             continue
         labels, times = run_vos(make_tracker, video)
         times = [float("{:.6f}".format(t)) for t in times]   # as stored, so a resumed run agrees
         results.write_vos_result(result_dir, video.name, stems, labels, times, palette=video.multi_object)
         fps[video.name] = _fps(times)
+        counts["run"] += 1
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(seq=video.name, fps=f"{fps[video.name]:.1f}")
-    return fps
+    return fps, counts
 
 
-def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
-    """Run every sequence whose result files are not complete yet; returns {seq: fps}.
+def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name, reuse):
+    """Run every sequence that has no reusable finished result; returns ({seq: fps}, {run, resumed}).
 
-    Results are written once per sequence, atomically, result file last
-    after its time file, so a killed run resumes at the first unfinished
-    sequence and a complete-looking file is always complete.
+    ``reuse``: names of the sequences whose complete result files may be kept
+    (``manifest.check_resume`` decides: same model, config and data); every
+    other sequence is run and its files replaced. Results are written once per
+    sequence, atomically, result file last after its time file, so a killed
+    run resumes at the first unfinished sequence and a complete-looking file
+    is always complete.
     """
     if kind == "vos":
-        return run_vos_dataset(make_tracker, dataset, results_dir, tracker_name)
-    fps = {}
+        return run_vos_dataset(make_tracker, dataset, results_dir, tracker_name, reuse)
+    fps, counts = {}, {"run": 0, "resumed": 0}
     bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
     for video in bar:
         result_path = _result_path(kind, results_dir, tracker_name, video.name)
         time_path = _time_path(kind, results_dir, tracker_name, video.name)
-        if results.is_complete(result_path, len(video)) and results.is_complete(time_path, len(video)):
+        if video.name in reuse and results.is_complete(result_path, len(video)) \
+                and results.is_complete(time_path, len(video)):
             fps[video.name] = _fps(results.read_times(time_path))
+            counts["resumed"] += 1
             continue
         tracker = make_tracker()
         if kind == "vot":
@@ -158,9 +165,10 @@ def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name):
         else:
             results.write_ope_result(result_path, entries)
         fps[video.name] = _fps(times)
+        counts["run"] += 1
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(seq=video.name, fps=f"{fps[video.name]:.1f}")
-    return fps
+    return fps, counts
 
 
 def recorded_fps(dataset, kind, results_dir, tracker_name):
@@ -173,14 +181,35 @@ def recorded_fps(dataset, kind, results_dir, tracker_name):
             for v in dataset}
 
 
+# The numbers a protocol reports; one of them undefined (NaN) means nothing can be reported.
+REPORTED_METRICS = {"vot": ("accuracy", "robustness", "eao"), "ope": ("success_auc", "precision", "norm_precision"),
+                    "got10k": ("ao", "sr50", "sr75"), "vos": ("J&F-Mean", "J-Mean", "F-Mean")}
+_UNDEFINED_WHY = {
+    "accuracy": "no frame outside the burn-in after each (re-)initialisation was scored",
+    "eao": "no sequence reaches the EAO range",
+    "ao": "no frame after the first has the target visible (cover > 0)",
+}
+
+
 def score(dataset, kind, results_dir, tracker_names, eao_range=None):
+    """Scores per tracker (``report`` / ``vos_metrics``); refuses (``ValueError``) when a
+    reported metric is undefined, so no NaN or null ever stands for a number."""
     if kind == "vot":
-        return report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
-    if kind == "got10k":
-        return report.score_got10k(dataset, results_dir, tracker_names)
-    if kind == "vos":
-        return vos_metrics.score_vos(dataset, results_dir, tracker_names)
-    return report.score_ope(dataset, results_dir, tracker_names)
+        scores = report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
+    elif kind == "got10k":
+        scores = report.score_got10k(dataset, results_dir, tracker_names)
+    elif kind == "vos":
+        scores = vos_metrics.score_vos(dataset, results_dir, tracker_names)
+    else:
+        scores = report.score_ope(dataset, results_dir, tracker_names)
+    for tracker, s in scores.items():
+        for key in REPORTED_METRICS[kind]:
+            value = s.get(key)
+            if value is None or not np.isfinite(value):
+                why = _UNDEFINED_WHY.get(key, "no frame could be scored")
+                raise ValueError(f"{key} of {tracker} on {dataset.name} is undefined ({why}); "
+                                 "nothing was written")
+    return scores
 
 
 def format_table(kind, scores, dataset_name=""):
@@ -191,11 +220,17 @@ def format_table(kind, scores, dataset_name=""):
 
 
 def write_plots(kind, scores, out_dir, dataset_name):
-    """EAO curves (VOT), success/precision plots (OPE, GOT-10k); VOS has only tables."""
+    """EAO curves (VOT), success/precision plots (OPE), success plot (GOT-10k); VOS has only tables.
+
+    Every file name carries the dataset name, so plots of two datasets written
+    beside each other do not overwrite each other."""
     if kind == "vot":
-        report.plot_eao_curve(scores, os.path.join(out_dir, f"eao_{dataset_name}.png"), dataset_name)
-    elif kind != "vos":
-        report.plot_ope_curves(scores, out_dir, dataset_name)
+        return [report.plot_eao_curve(scores, os.path.join(out_dir, f"eao_{dataset_name}.png"), dataset_name)]
+    if kind == "got10k":
+        return [report.plot_got10k_success(scores, out_dir, dataset_name)]
+    if kind == "ope":
+        return report.plot_ope_curves(scores, out_dir, dataset_name)
+    return []
 
 
 def summarise(kind, tracker_scores, fps=None):
@@ -210,8 +245,8 @@ def summarise(kind, tracker_scores, fps=None):
             entry = {k: v[k] for k in ("ao", "sr50", "sr75", "length")}
         else:
             entry = {k: v[k] for k in ("success_auc", "precision", "norm_precision")}
-        if fps is not None:
-            entry["fps"] = fps.get(name)
+        if fps is not None and fps.get(name) is not None:
+            entry["fps"] = fps[name]      # absent: no time file (results made by another program)
         per_video[name] = entry
     if kind == "vot":
         keys = ("accuracy", "robustness", "lost_number", "eao", "eao_per_tag", "eao_range")
@@ -220,9 +255,9 @@ def summarise(kind, tracker_scores, fps=None):
     else:
         keys = ("success_auc", "precision", "norm_precision")
     all_videos = {k: tracker_scores[k] for k in keys}
-    if fps:
-        valid = [f for f in fps.values() if f]
-        all_videos["mean_fps"] = float(np.mean(valid)) if valid else None
+    valid = [f for f in (fps or {}).values() if f]
+    if valid:
+        all_videos["mean_fps"] = float(np.mean(valid))
     return per_video, all_videos
 
 
@@ -231,12 +266,15 @@ def _summarise_vos(tracker_scores, fps=None):
     per_video = {}
     for name, v in tracker_scores["per_video"].items():
         entry = {k: v[k] for k in ("sequence", "object_id", *vos_metrics.MEASURES, "frames")}
-        entry["fps"] = fps.get(v["sequence"]) if fps is not None else v.get("fps")
+        seq_fps = fps.get(v["sequence"]) if fps is not None else v.get("fps")
+        if seq_fps is not None:
+            entry["fps"] = seq_fps      # absent: no time file
         per_video[name] = entry
     all_videos = {k: tracker_scores[k] for k in (*vos_metrics.MEASURES, "num_objects", "num_sequences")}
-    seq_fps = {v["sequence"]: v["fps"] for v in per_video.values()}
+    seq_fps = {v["sequence"]: v.get("fps") for v in per_video.values()}
     valid = [f for f in seq_fps.values() if f]
-    all_videos["mean_fps"] = float(np.mean(valid)) if valid else None
+    if valid:
+        all_videos["mean_fps"] = float(np.mean(valid))
     return per_video, all_videos
 
 
@@ -253,19 +291,39 @@ def software_versions():
 
 
 def write_json(path, data):
-    """Strict JSON (NaN, e.g. the EAO of a tag no frame carries, becomes null), atomically."""
-    text = json.dumps(_finite(data), indent=1, default=_jsonable, allow_nan=False)
+    """Strict JSON, atomically. An undefined secondary number (NaN: the EAO of a tag no frame
+    carries, the accuracy of a sequence whose frames all fall in burn-in) is left out and its
+    key listed under ``undefined_metrics``; the reported metrics were checked by ``score``."""
+    undefined = []
+    data = _finite(data, "", undefined)
+    if undefined:
+        data["undefined_metrics"] = undefined
+    text = json.dumps(data, indent=1, default=_jsonable, allow_nan=False)
     results.atomic_write_text(path, text + "\n")
 
 
-def _finite(obj):
+def _finite(obj, where, undefined):
+    """``obj`` without its non-finite floats (dict entries dropped, their keys collected)."""
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        out = {}
+        for k, v in obj.items():
+            key = f"{where}.{k}" if where else str(k)
+            if _is_nonfinite(v):
+                undefined.append(key)
+            else:
+                out[k] = _finite(v, key, undefined)
+        return out
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
+        if any(_is_nonfinite(v) for v in obj):
+            raise ValueError(f"{where} holds a NaN or infinite value; nothing was written")
+        return [_finite(v, f"{where}[{i}]", undefined) for i, v in enumerate(obj)]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist(), where, undefined)
     return obj
+
+
+def _is_nonfinite(value):
+    return isinstance(value, (float, np.floating)) and not np.isfinite(value)
 
 
 def _jsonable(obj):
@@ -283,6 +341,6 @@ def eval_record(kind, dataset, tracker_name, scores, fps, extra):
             "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-__all__ = ["MAIN_METRIC", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
+__all__ = ["MAIN_METRIC", "REPORTED_METRICS", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
            "run_dataset", "recorded_fps", "score", "format_table", "write_plots", "summarise", "eval_record",
            "write_json", "software_versions"]

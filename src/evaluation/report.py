@@ -18,14 +18,24 @@ _RED, _RESET = "\x1b[31m", "\x1b[0m"   # colorama Fore.RED, Style.RESET_ALL
 
 
 # -------------------------------------------------------------------- scoring
+def _read_checked(read, path, tracker, video, **kw):
+    """``read(path, n_frames=len(video))``; a malformed file is refused naming tracker and sequence
+    (the reader's message names the file and line). A file of the wrong length is never scored."""
+    try:
+        return read(path, n_frames=len(video), **kw)
+    except results.ResultsError as e:
+        raise results.ResultsError(f"tracker {tracker}, sequence {video.name}: {e}") from None
+
+
 def _vot_runs(dataset, results_dir, tracker):
     runs = {}
     for video in dataset:
         files = results.vot_result_files(results_dir, tracker, video.name)
         if not files:
             raise results.ResultsError(
-                f"missing result file {results.vot_result_path(results_dir, tracker, video.name)}")
-        runs[video.name] = [results.read_vot_result(f) for f in files]
+                f"tracker {tracker}, sequence {video.name}: missing result file "
+                f"{results.vot_result_path(results_dir, tracker, video.name)}")
+        runs[video.name] = [_read_checked(results.read_vot_result, f, tracker, video) for f in files]
     return runs
 
 
@@ -38,7 +48,10 @@ def score_vot(dataset, results_dir, tracker_names, eao_range=None, tags=vot_metr
     lost_number, length, eao, eao_per_tag, eao_curve, eao_range, per_video:
     {name: {accuracy, num_failures, length}}}}``.
     """
-    eao_range = tuple(eao_range or vot_metrics.eao_range_for(dataset.name))
+    if eao_range is None:
+        eao_range = vot_metrics.eao_range_for(dataset.name)
+    vot_metrics.check_eao_range(eao_range, [len(v) for v in dataset], dataset.name)
+    eao_range = tuple(eao_range)
     scores = {}
     for tracker in tracker_names:
         runs = _vot_runs(dataset, results_dir, tracker)
@@ -69,7 +82,8 @@ def score_ope(dataset, results_dir, tracker_names):
     for tracker in tracker_names:
         per_video = {}
         for video in dataset:
-            pred = results.read_ope_result(results.ope_result_path(results_dir, tracker, video.name))
+            pred = _read_checked(results.read_ope_result, results.ope_result_path(results_dir, tracker, video.name),
+                                 tracker, video)
             per_video[video.name] = ope_metrics.ope_sequence_curves(video.gt, pred, video.visible)
         summary = ope_metrics.ope_summary(per_video)
         scores[tracker] = {
@@ -100,10 +114,11 @@ def score_got10k(dataset, results_dir, tracker_names):
             files = results.got10k_result_files(results_dir, tracker, video.name)
             if not files:
                 raise results.ResultsError(
-                    f"missing result file {results.got10k_result_path(results_dir, tracker, video.name)}")
-            ious = np.concatenate([ope_metrics.got10k_sequence_ious(results.read_ope_result(f), video.gt,
-                                                                    video.image_size, video.cover)
-                                   for f in files])
+                    f"tracker {tracker}, sequence {video.name}: missing result file "
+                    f"{results.got10k_result_path(results_dir, tracker, video.name)}")
+            ious = np.concatenate([ope_metrics.got10k_sequence_ious(
+                _read_checked(results.read_ope_result, f, tracker, video), video.gt, video.image_size, video.cover)
+                for f in files])
             times = results.read_times(results.got10k_time_path(results_dir, tracker, video.name))
             m = ope_metrics.got10k_metrics(ious, times)
             per_video[video.name] = {k: m[k] for k in ("ao", "sr50", "sr75", "speed_fps")}
@@ -208,29 +223,46 @@ def _figure():
     return fig, fig.add_subplot(1, 1, 1)
 
 
+def _plot_name(kind, dataset_name):
+    """``success_plot_OTB100.png``: the dataset in the name, so plots of two datasets can share a folder."""
+    return f"{kind}_plot_{dataset_name}.png" if dataset_name else f"{kind}_plot.png"
+
+
+def _curve_plot(scores, path, thresholds, curve, rank_key, xlabel, ylabel, title, legend_loc):
+    fig, ax = _figure()
+    for tracker in _ranked(scores, rank_key):
+        label = f"[{scores[tracker][rank_key]:.3f}] {tracker}"
+        ax.plot(thresholds, curve(scores[tracker]), linewidth=2, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(thresholds[0], thresholds[-1]), ylim=(0, 1.0), title=title)
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc=legend_loc, fontsize=8)
+    _save_figure(fig, path)
+    return path
+
+
 def plot_ope_curves(scores, out_dir, dataset_name=""):
     """Success and precision plots of all trackers (pysot draw_success_precision style).
 
-    Writes ``<out_dir>/success_plot.png`` and ``precision_plot.png``; returns both paths.
+    Writes ``<out_dir>/success_plot_<dataset>.png`` and ``precision_plot_<dataset>.png``
+    (without a dataset name: ``success_plot.png``, ...); returns both paths.
     """
-    paths = []
+    suffix = f" on {dataset_name}" if dataset_name else ""
     specs = [("success", ope_metrics.SUCCESS_THRESHOLDS, "success_auc", "Overlap threshold",
-              "Success rate", "Success plots of OPE", "success_plot.png"),
+              "Success rate", "Success plots of OPE", "lower left"),
              ("precision", ope_metrics.PRECISION_THRESHOLDS, "precision", "Location error threshold (px)",
-              "Precision", "Precision plots of OPE", "precision_plot.png")]
-    for key, thresholds, rank_key, xlabel, ylabel, title, name in specs:
-        fig, ax = _figure()
-        for tracker in _ranked(scores, rank_key):
-            label = f"[{scores[tracker][rank_key]:.3f}] {tracker}"
-            ax.plot(thresholds, scores[tracker]["curves"][key], linewidth=2, label=label)
-        ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(thresholds[0], thresholds[-1]), ylim=(0, 1.0),
-               title=f"{title} on {dataset_name}" if dataset_name else title)
-        ax.grid(True, alpha=0.4)
-        ax.legend(loc="lower left" if key == "success" else "lower right", fontsize=8)
-        path = os.path.join(out_dir, name)
-        _save_figure(fig, path)
-        paths.append(path)
-    return paths
+              "Precision", "Precision plots of OPE", "lower right")]
+    return [_curve_plot(scores, os.path.join(out_dir, _plot_name(key, dataset_name)), thresholds,
+                        lambda s, key=key: s["curves"][key], rank_key, xlabel, ylabel, title + suffix, loc)
+            for key, thresholds, rank_key, xlabel, ylabel, title, loc in specs]
+
+
+def plot_got10k_success(scores, out_dir, dataset_name=""):
+    """GOT-10k success plot (got10k ``ExperimentGOT10k.plot_curves``: success rate over the
+    101 IoU thresholds, legend with AO); writes ``<out_dir>/success_plot_<dataset>.png``."""
+    title = f"Success plots on {dataset_name}" if dataset_name else "Success plots"
+    return _curve_plot(scores, os.path.join(out_dir, _plot_name("success", dataset_name)),
+                       ope_metrics.GOT10K_IOU_BINS, lambda s: s["succ_curve"], "ao", "Overlap threshold",
+                       "Success rate", title, "lower left")
 
 
 def plot_eao_curve(scores, path, dataset_name=""):

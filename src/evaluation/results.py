@@ -139,36 +139,99 @@ def write_got10k_result(results_dir, tracker, seq, boxes, times):
 
 
 # --------------------------------------------------------------------- readers
-def _read_rows(path):
+def _read_lines(path):
+    """Lines of a text result file as ``wc -l`` counts them (``\\n``-separated; a ``\\r`` before
+    it is dropped, so Windows line ends read the same)."""
     if not os.path.isfile(path):
         raise ResultsError(f"missing result file {path}")
-    with open(path) as f:
-        lines = f.read().splitlines()
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = e.object[:e.start].count(b"\n") + 1
+        raise ResultsError(f"{path}:{line}: not text (byte {e.object[e.start]:#04x} is not UTF-8)") from None
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if text.endswith("\n"):
+        text = text[:-1]
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")] if text else []
+
+
+def _read_rows(path, n_frames=None, finite=True):
+    """Rows of floats, one per line (every value finite unless ``finite`` is False).
+
+    ``n_frames``: the line count the file must have (one line per frame)."""
+    lines = _read_lines(path)
+    if n_frames is not None and len(lines) != n_frames:
+        if not lines:
+            where = "the file is empty"
+        elif len(lines) > n_frames:
+            where = f"{len(lines) - n_frames} too many, from line {n_frames + 1}"
+        else:
+            where = f"it ends after line {len(lines)}"
+        raise ResultsError(f"{path}: {len(lines)} lines for a sequence of {n_frames} frames ({where})")
     rows = []
     for i, line in enumerate(lines):
         fields = [x for x in _SEPARATORS.split(line.strip()) if x]
-        try:
-            rows.append([float(x) for x in fields])
-        except ValueError:
-            raise ResultsError(f"{path}:{i + 1}: non-numeric value in {line.strip()!r}") from None
         if not fields:
             raise ResultsError(f"{path}:{i + 1}: empty line")
+        try:
+            row = [float(x) for x in fields]
+        except ValueError:
+            raise ResultsError(f"{path}:{i + 1}: non-numeric value in {line.strip()[:80]!r}") from None
+        if finite and not all(np.isfinite(row)):
+            raise ResultsError(f"{path}:{i + 1}: non-finite value in {line.strip()[:80]!r}")
+        rows.append(row)
     return rows
 
 
-def read_vot_result(path):
-    """Supervised trajectory as pysot reads it: a list of float lists (``[1.0]`` = init)."""
-    rows = _read_rows(path)
+_CODE_NAMES = {VOT_INIT: "1 (initialisation)", VOT_FAILURE: "2 (failure)", VOT_SKIPPED: "0 (skipped)"}
+
+
+def read_vot_result(path, n_frames=None):
+    """Supervised trajectory as pysot reads it: a list of float lists (``[1.0]`` = init).
+
+    Checked line by line: a single value is a code 1 (init), 2 (failure) or 0
+    (skipped); anything else is a region of 4 values (box) or an even number
+    >= 6 (polygon). The codes must follow the supervised protocol (loosely:
+    the skip length is not checked): the first line is 1; after a 2 or a 0
+    comes a 0 or a 1; a 0 only follows a 2 or a 0. ``n_frames``: the sequence
+    length, which the line count must equal.
+    """
+    rows = _read_rows(path, n_frames)
+    previous = None
     for i, row in enumerate(rows):
-        if len(row) != 1 and (len(row) < 4 or (len(row) != 4 and len(row) % 2)):
-            raise ResultsError(f"{path}:{i + 1}: expected a code, 4 values or a polygon, "
-                               f"got {len(row)} values")
+        where = f"{path}:{i + 1}"
+        if len(row) == 1:
+            code = row[0]
+            if code not in _CODE_NAMES:
+                raise ResultsError(f"{where}: {row[0]:g} is not a VOT code (1 init, 2 failure, 0 skipped) "
+                                   f"nor a region")
+            code = int(code)
+        elif len(row) == 4 or (len(row) >= 6 and len(row) % 2 == 0):
+            code = None
+        else:
+            raise ResultsError(f"{where}: expected a code, 4 values or a polygon, got {len(row)} values")
+        if i == 0 and code != VOT_INIT:
+            raise ResultsError(f"{where}: a supervised trajectory starts with 1 (initialisation), "
+                               f"got {line_text(row)}")
+        if previous in (VOT_FAILURE, VOT_SKIPPED) and code not in (VOT_SKIPPED, VOT_INIT):
+            raise ResultsError(f"{where}: after {_CODE_NAMES[previous]} comes 0 (skipped) or "
+                               f"1 (re-initialisation), got {line_text(row)}")
+        if code == VOT_SKIPPED and previous not in (VOT_FAILURE, VOT_SKIPPED):
+            raise ResultsError(f"{where}: 0 (skipped) only follows a failure (2) or another 0")
+        previous = code
     return rows
 
 
-def read_ope_result(path, n_values=4):
-    """(N, 4) float64 boxes of an OPE or GOT-10k result file."""
-    rows = _read_rows(path)
+def line_text(row):
+    """A parsed row as short text for messages (``1``, ``a region of 4 values``)."""
+    return f"{row[0]:g}" if len(row) == 1 else f"a region of {len(row)} values"
+
+
+def read_ope_result(path, n_values=4, n_frames=None):
+    """(N, 4) float64 boxes of an OPE or GOT-10k result file (``n_frames``: the required line count)."""
+    rows = _read_rows(path, n_frames)
     for i, row in enumerate(rows):
         if len(row) != n_values:
             raise ResultsError(f"{path}:{i + 1}: expected {n_values} values, got {len(row)}")
@@ -179,7 +242,7 @@ def read_times(path):
     """Per-frame times of a GOT-10k ``_time.txt`` (NaN and non-positive dropped, as got10k)."""
     if not os.path.isfile(path):
         return np.zeros(0)
-    times = np.array([r[0] for r in _read_rows(path) if r], dtype=np.float64)
+    times = np.array([r[0] for r in _read_rows(path, finite=False) if r], dtype=np.float64)
     return times[~np.isnan(times) & (times > 0)]
 
 

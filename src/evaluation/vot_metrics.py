@@ -35,8 +35,30 @@ def eao_range_for(dataset_name):
     try:
         return EAO_RANGES[dataset_name]
     except KeyError:
-        raise ValueError(f"no EAO range known for {dataset_name!r} (known: {', '.join(EAO_RANGES)}); "
-                         "pass eao_range=(low, high)") from None
+        raise ValueError(f"{dataset_name} has no known EAO range (known: {', '.join(EAO_RANGES)}): "
+                         f"pass --eao_range LOW HIGH (sequence lengths in frames)") from None
+
+
+def check_eao_range(eao_range, lengths, dataset_name, flag="--eao_range"):
+    """``(low, high)`` of ``eao_range`` (or the dataset's known range when None), checked.
+
+    1 <= low <= high, and high <= the longest sequence: the expected-overlap
+    curve is only defined up to the longest sequence (pysot silently averages
+    over [low, min(high, longest)], a number for another interval; a low
+    beyond it gives NaN). Shorter sequences may be shorter than low: in pysot
+    their fragments are padded (with zeros after a failure) or undefined
+    beyond their end, so they still count. ``lengths``: frames per sequence.
+    """
+    rng = eao_range_for(dataset_name) if eao_range is None else eao_range
+    low, high = int(rng[0]), int(rng[1])
+    given = f"{flag} {low} {high}" if eao_range is not None else f"the {dataset_name} EAO range [{low}, {high}]"
+    if not 1 <= low <= high:
+        raise ValueError(f"{given}: need 1 <= LOW <= HIGH (sequence lengths in frames)")
+    longest = max(lengths, default=0)
+    if high > longest:
+        raise ValueError(f"{given}: the longest {dataset_name} sequence has {longest} frames; HIGH must be "
+                         f"<= {longest} (pass --eao_range LOW HIGH within the sequence lengths)")
+    return low, high
 
 
 def is_failure(pred, gt, bounds):
