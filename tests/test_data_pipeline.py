@@ -230,9 +230,36 @@ def test_unreadable_image_is_replaced(tmp_path, caplog):
     fresh = TrackingPairs(make_cfg(neg=0.0), str(root))
     bad = next(i for i in range(len(pairs)) if pairs.epoch_pick(0)[i] == 3)
     np.testing.assert_array_equal(fresh[bad][1], samples[bad][1])
-    # and the multi-process loader keeps going
-    batches = epochs(create_train_dataset(make_cfg(neg=0.0), str(root), num_workers=2), 1)[0]
-    assert len(batches) == 4
+    # and the multi-process loader keeps going, counting the replacements in the main process
+    dataset = create_train_dataset(make_cfg(neg=0.0), str(root), num_workers=2)
+    assert pipeline.generator_node(dataset).python_multiprocessing
+    batches = epochs(dataset, 2)
+    assert [len(b) for b in batches] == [4, 4]
+    assert [b[0].shape for b in batches[0][0:1]] == [(4, 3, 127, 127)]   # the report columns are dropped
+    # the same count as drawing the samples here, in this process (replacements may hit v3 again)
+    expected = [sum(len(pairs.sample(e * len(pairs) + i)[1]) for i in range(len(pairs))) for e in (0, 1)]
+    assert min(expected) >= 8                             # v3 picked 4 times, both images missing
+    assert [dataset.unreadable.epoch_counts(e)["T"] for e in (0, 1)] == expected
+    assert dataset.unreadable.files("T") == [str(lost)]
+
+
+def test_truncated_jpeg_is_counted_and_too_many_stop(tmp_path):
+    """A JPEG cut short (cv2 would decode it with grey rows) is unreadable; above
+    data.max_bad_image_share of a sub-dataset's images the counter's check stops."""
+    root = make_dataset(tmp_path / "d")
+    cut = root / "train" / "crop511" / "v1" / "000002.01.x.jpg"
+    cut.write_bytes(cut.read_bytes()[:-600])
+    assert cv2.imread(str(cut)) is not None                # the silent half-decoding this guards against
+    dataset = create_train_dataset(make_cfg(neg=0.0), str(root), num_workers=1)
+    epochs(dataset, 3)
+    counter = dataset.unreadable
+    assert counter.files("T") == [str(cut)]
+    assert sum(counter.epoch_counts(e)["T"] for e in range(3)) >= 1
+    assert counter.num_images == {"T": 6 + 5 * 2 + 4 + 1}
+    counter.check(0.1)                                     # 1 of 21 images: below 10 %
+    with pytest.raises(ValueError, match=re.escape(f"T: 1 of its 21 images are unreadable (4.8% > "
+                                                   f"data.max_bad_image_share 0.01), e.g. {cut}")):
+        counter.check(0.01)
 
 
 # ----------------------------------------------------------------------------
@@ -241,7 +268,7 @@ def test_unreadable_image_is_replaced(tmp_path, caplog):
 def test_train_pipeline_batches_reproducible(data_root):
     cfg = make_cfg()
     two = create_train_dataset(cfg, str(data_root), num_workers=2)
-    assert two.children[0].python_multiprocessing      # /dev/shm is large enough here
+    assert pipeline.generator_node(two).python_multiprocessing      # /dev/shm is large enough here
     run = epochs(two, 2)
     first = run[0][0]
     assert [c.shape for c in first] == [(4, 3, 127, 127), (4, 3, 255, 255), (4, 5, 17, 17),
@@ -282,5 +309,5 @@ def test_small_shared_memory_falls_back_to_threads(data_root, monkeypatch, caplo
     monkeypatch.setattr(pipeline, "_free_shared_memory", lambda: 64 * 2 ** 20)
     with caplog.at_level(logging.WARNING, logger="src.data"):
         dataset = create_train_dataset(make_cfg(), str(data_root), num_workers=2)
-    assert not dataset.children[0].python_multiprocessing
+    assert not pipeline.generator_node(dataset).python_multiprocessing
     assert any("/dev/shm" in r.getMessage() for r in caplog.records)

@@ -34,12 +34,14 @@ from sub-datasets without masks get all-zero mask weights.
 import functools
 import json
 import logging
+import math
 import os
 
 import cv2
 import numpy as np
 
 from src.config import AugConfig
+from src.image_io import ImageError, read_image
 from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
 from src.data.augmentation import Augmentation
 from src.models.box_coder import center_to_corner
@@ -50,6 +52,9 @@ SPLIT_CODES = {"train": 0, "val": 1}
 CONTEXT_AMOUNT = 0.5
 # Attempts at drawing a pair whose two images can be read before giving up.
 MAX_ATTEMPTS = 100
+# how the error after MAX_ATTEMPTS starts: the trainer finds it in MindSpore's
+# report of an exception raised in a loader worker
+NO_PAIR = "no readable training pair"
 
 
 def mask_path(image_path):
@@ -65,24 +70,51 @@ def _box_size(box):
     return box[0], box[1]
 
 
+def _is_box(box):
+    """A pysot index box: a list of 4 numbers [x1, y1, x2, y2] or 2 [w, h]."""
+    return (isinstance(box, list) and len(box) in (2, 4)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box))
+
+
+def _check_index_structure(meta, path):
+    """ValueError naming the file and the first entry that is not
+    {video: {track: {frame: box}}} (pysot's ``train.json`` layout)."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"index {path} must map video names to tracks, got a JSON {type(meta).__name__}")
+    for video, tracks in meta.items():
+        if not isinstance(tracks, dict):
+            raise ValueError(f"index {path}: video '{video}' must map track ids to frames, "
+                             f"got {type(tracks).__name__}")
+        for track, frames in tracks.items():
+            if not isinstance(frames, dict):
+                raise ValueError(f"index {path}: video '{video}' track '{track}' must map frame numbers "
+                                 f"to boxes, got {type(frames).__name__}")
+            for frame, box in frames.items():
+                if frame.isdigit() and not _is_box(box):
+                    raise ValueError(f"index {path}: video '{video}' track '{track}' frame '{frame}': "
+                                     f"a box is [x1, y1, x2, y2] (or [w, h]), got {json.dumps(box)[:60]}")
+
+
 @functools.lru_cache(maxsize=8)
 def _load_index(path, mtime_ns, size):
     """Parsed, filtered index JSON: {video: {track: {"boxes": {frame6: box}, "frames": [int]}}}.
 
-    Zero/negative-size boxes, tracks left without frames and videos left
-    without tracks are dropped, as in pysot. Cached by (path, mtime, size)
-    because the trainer builds a new loader every epoch and pysot-sized
-    indices (ImageNet VID, YouTube-BB) take seconds to parse; callers must
-    not modify the result.
+    The structure is checked first (ValueError naming the file and entry).
+    Zero/negative-size boxes (and non-finite ones), tracks left without frames
+    and videos left without tracks are dropped, as in pysot. Cached by (path,
+    mtime, size) because the trainer builds a new loader every epoch and
+    pysot-sized indices (ImageNet VID, YouTube-BB) take seconds to parse;
+    callers must not modify the result.
     """
     with open(path, "r", encoding="utf-8") as f:
         meta = json.load(f)
+    _check_index_structure(meta, path)
     labels = {}
     for video, tracks in meta.items():
         kept = {}
         for track, frames in tracks.items():
             boxes = {frame: box for frame, box in frames.items()
-                     if frame.isdigit() and min(_box_size(box)) > 0}
+                     if frame.isdigit() and min(_box_size(box)) > 0 and all(map(math.isfinite, box))}
             if boxes:
                 kept[track] = {"boxes": boxes, "frames": sorted(int(f) for f in boxes)}
         if kept:
@@ -114,16 +146,26 @@ class SubDataset:
             self.labels = _load_index(self.anno, stat.st_mtime_ns, stat.st_size)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{self.name}: invalid JSON in {self.anno}: {exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{self.name}: {self.anno} is not a JSON text file") from None
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
         self.videos = list(self.labels)
         self.num = len(self.videos)
         if self.num == 0:
             raise ValueError(f"{self.name}: no video with a valid box in {self.anno}")
+        # the images the index lists: the denominator of data.max_bad_image_share
+        self.num_images = sum(len(t["frames"]) for tracks in self.labels.values() for t in tracks.values())
         self.num_use = self.num if cfg.num_use == -1 else cfg.num_use
         logger.info("%s: %d videos, start index %d, %d used per epoch",
                     self.name, self.num, self.start_idx, self.num_use)
 
     def __len__(self):
         return self.num
+
+    def missing_video_folders(self):
+        """Videos of the index without a folder in the crop folder (a wrong ``root``, a partial copy)."""
+        return [v for v in self.videos if not os.path.isdir(os.path.join(self.root, v))]
 
     def shuffle(self, rng):
         """``num_use`` global video indices: whole shuffled passes over the videos."""
@@ -185,11 +227,14 @@ class TrackingPairs:
     deterministic centre crop, no negative pairs and ``cfg.data.val_pairs``
     pairs (``epoch_pairs`` overrides).
 
-    A pair whose image cannot be read is replaced by another pair, drawn from
-    a random video with a generator seeded by (..., index, attempt), so the
-    replacement is reproducible too; each such image is logged once (logger
-    ``src.data``, per process) and counted in ``bad_images``. With loader
-    worker processes the count lives in each worker's copy.
+    A pair whose image cannot be read (missing, truncated or corrupt, see
+    :func:`src.image_io.read_image`; or a mask of another size) is replaced by
+    another pair, drawn from a random video with a generator seeded by (...,
+    index, attempt), so the replacement is reproducible too. :meth:`sample`
+    returns the unreadable images met while drawing a sample with it, which
+    is how the loader counts them across worker processes
+    (src/data/pipeline.py); each is also logged once per process (logger
+    ``src.data``) and counted in ``bad_images`` (this process's copy only).
     """
 
     def __init__(self, cfg, data_path, split="train", epoch_pairs=None):
@@ -265,14 +310,20 @@ class TrackingPairs:
                 return dataset, index - dataset.start_idx
         raise IndexError(f"video index {index} out of range")
 
-    def _read(self, path, flags=cv2.IMREAD_COLOR):
-        image = cv2.imread(path, flags)
-        if image is None:
-            self.bad_images += 1
-            if path not in self._warned:
-                self._warned.add(path)
-                logger.warning("cannot read image %s; using another pair instead", path)
-        return image
+    def _unreadable(self, dataset, path, reason, failures):
+        failures.append((dataset.name, path))
+        self.bad_images += 1
+        if path not in self._warned:
+            self._warned.add(path)
+            logger.warning("%s: %s; using another pair instead", dataset.name, reason)
+
+    def _read(self, dataset, path, failures, flags=cv2.IMREAD_COLOR):
+        """The image at ``path`` (of sub-dataset ``dataset``), or None, recorded in ``failures``."""
+        try:
+            return read_image(path, flags)
+        except ImageError as e:
+            self._unreadable(dataset, path, str(e), failures)
+            return None
 
     def _crop_box(self, image, anno):
         """Target box in a crop511 image: centred, size scaled by exemplar/s_z (pysot ``_get_bbox``)."""
@@ -283,8 +334,15 @@ class TrackingPairs:
         return center_to_corner(np.array([imw // 2, imh // 2, w * scale_z, h * scale_z]))
 
     def __getitem__(self, index):
+        return self.sample(index)[0]
+
+    def sample(self, index):
+        """(pair, unreadable) for ``index``: the pair ``self[index]`` and the
+        [(sub-dataset name, path)] of the images that could not be read while
+        drawing it (each one cost a replacement)."""
         epoch, i = divmod(int(index), self.num)
         pick = self.epoch_pick(epoch)
+        failures = []
         for attempt in range(MAX_ATTEMPTS):
             if attempt == 0:
                 rng = self._rng(epoch, i)
@@ -292,39 +350,39 @@ class TrackingPairs:
             else:
                 rng = self._rng(epoch, i, attempt)
                 video = int(pick[rng.integers(self.num)])
-            sample = self._pair(video, rng)
+            sample = self._pair(video, rng, failures)
             if sample is not None:
-                return sample
-        raise RuntimeError(f"no readable pair after {MAX_ATTEMPTS} attempts for sample {index} "
-                           f"({self.bad_images} unreadable images so far)")
+                return sample, failures
+        name, path = failures[-1]
+        raise RuntimeError(f"{NO_PAIR}: {len(failures)} unreadable images in {MAX_ATTEMPTS} attempts at "
+                           f"training pair {index} (e.g. {name} {path})")
 
-    def _pair(self, video, rng):
-        """One labelled pair for global video index ``video``, or None if an image is unreadable."""
+    def _pair(self, video, rng, failures):
+        """One labelled pair for global video index ``video``, or None if an image is unreadable
+        (then appended to ``failures``)."""
         dataset, local = self._find_dataset(video)
         gray = self.gray and self.gray > rng.random()
         neg = bool(self.neg and self.neg > rng.random())
+        search_dataset = dataset
         if neg:
             template = dataset.get_random_target(local, rng)
-            other = self.datasets[rng.integers(len(self.datasets))]
-            search = other.get_random_target(None, rng)
+            search_dataset = self.datasets[rng.integers(len(self.datasets))]
+            search = search_dataset.get_random_target(None, rng)
         else:
             template, search = dataset.get_positive_pair(local, rng)
-        template_image = self._read(template[0])
-        search_image = self._read(search[0])
+        template_image = self._read(dataset, template[0], failures)
+        search_image = self._read(search_dataset, search[0], failures)
         if template_image is None or search_image is None:
             return None
         # SiamMask: the search frame's mask, for positive pairs of sub-datasets with masks
         search_mask = None
         if self.with_mask and dataset.has_mask and not neg:
-            search_mask = self._read(mask_path(search[0]), cv2.IMREAD_GRAYSCALE)
+            search_mask = self._read(dataset, mask_path(search[0]), failures, cv2.IMREAD_GRAYSCALE)
             if search_mask is None:
                 return None
             if search_mask.shape != search_image.shape[:2]:
-                self.bad_images += 1
-                if search[0] not in self._warned:
-                    self._warned.add(search[0])
-                    logger.warning("mask of %s has another size than the image; using another pair instead",
-                                   search[0])
+                self._unreadable(dataset, mask_path(search[0]),
+                                 f"mask {mask_path(search[0])} has another size than its image", failures)
                 return None
             search_mask = (search_mask > 0).astype(np.float32)
         template_crop, _ = self.template_aug(

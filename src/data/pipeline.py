@@ -21,12 +21,22 @@ Data-parallel sharding: rank ``r`` of ``g`` takes samples ``r, r + g, ...``
 (training) or MindSpore's ``num_shards``/``shard_id`` split (validation).
 ``cfg.train.batch_size`` is the batch per rank, as pysot's ``BATCH_SIZE`` is
 per GPU.
+
+Unreadable images (missing, truncated, corrupt) are replaced by the source
+inside the workers; to count them across worker processes each training
+sample carries two extra columns, its index and the images it could not read,
+which a ``map`` running in the main process hands to an
+:class:`UnreadableImages` counter before ``project`` drops them (so batches
+and the network see only ``columns(cfg)``). No shared state between processes
+is needed, and the count is exact whatever the worker count or kind.
 """
 import functools
 import logging
 import shutil
+import threading
 
 import mindspore.dataset as ds
+import numpy as np
 
 from src.data.anchor_target import MASK_WINDOW, mask_slots
 from src.data.crop511 import TrackingPairs
@@ -36,6 +46,8 @@ logger = logging.getLogger("src.data")
 COLUMNS = ["template", "search", "label_cls", "label_loc", "label_loc_weight"]
 # SiamMask's extra columns: K mask slots per pair (see src.data.anchor_target.mask_targets)
 MASK_COLUMNS = ["mask_pos", "mask_weight", "mask_target"]
+# per-sample bookkeeping columns of the training source, dropped before batching
+REPORT_COLUMNS = ["sample_index", "unreadable"]
 
 
 def columns(cfg):
@@ -72,6 +84,78 @@ class EpochSampler(ds.Sampler):
     def __iter__(self):
         first = self.epoch * self.num_pairs + self.rank
         return iter(range(first, first + self.num_samples * self.group_size, self.group_size))
+
+
+class UnreadableImages:
+    """Counts the unreadable images met by a training pipeline, per epoch and sub-dataset.
+
+    ``record`` runs in the main process (a ``map`` over the source's report
+    columns, see the module doc), possibly on several threads. A sample's
+    epoch is its index // pairs per epoch, so samples the loader prefetches
+    for the next epoch are credited to that one.
+    """
+
+    def __init__(self, datasets, pairs_per_epoch):
+        self.num_images = {d.name: d.num_images for d in datasets}
+        self.pairs_per_epoch = pairs_per_epoch
+        self._per_epoch = {}                  # epoch -> {name: unreadable reads}
+        self._files = {d.name: {} for d in datasets}   # name -> {path: None}, first seen first
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        return self   # MindSpore deep-copies pipelines per iterator; the count must stay one
+
+    def record(self, index, unreadable):
+        entries = [str(e).split("\t", 1) for e in np.asarray(unreadable).reshape(-1)]
+        if entries:
+            epoch = int(index) // self.pairs_per_epoch
+            with self._lock:
+                counts = self._per_epoch.setdefault(epoch, {})
+                for name, path in entries:
+                    counts[name] = counts.get(name, 0) + 1
+                    self._files.setdefault(name, {})[path] = None
+        return index, unreadable
+
+    def epoch_counts(self, epoch):
+        """{sub-dataset: unreadable image reads (each cost a replacement)} of ``epoch`` (0-based)."""
+        with self._lock:
+            counts = dict(self._per_epoch.get(epoch, {}))
+        return {name: counts.get(name, 0) for name in self.num_images}
+
+    def files(self, name):
+        """Distinct unreadable files of sub-dataset ``name`` met so far, in the order met."""
+        with self._lock:
+            return list(self._files.get(name, {}))
+
+    def check(self, max_share):
+        """ValueError (one line) when a sub-dataset's distinct unreadable files exceed
+        ``max_share`` of the images its index lists. Distinct files found are a lower
+        bound of the bad ones, so a sub-dataset below the share never stops."""
+        with self._lock:
+            found = {name: len(files) for name, files in self._files.items()}
+        for name, count in found.items():
+            total = self.num_images.get(name, 0)
+            if count and count > max_share * total:
+                example = self.files(name)[0]
+                raise ValueError(
+                    f"{name}: {count} of its {total} images are unreadable ({count / max(total, 1):.1%} > "
+                    f"data.max_bad_image_share {max_share:g}), e.g. {example}: repair or re-create them, "
+                    f"or raise data.max_bad_image_share")
+
+
+class _ReportingSource:
+    """The training source with the report columns: (*pair, index, unreadable images)."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def __getitem__(self, index):
+        pair, failures = self.pairs.sample(index)
+        unreadable = np.array([f"{name}\t{path}" for name, path in failures], dtype=np.str_)
+        return (*pair, np.int64(index), unreadable)
 
 
 def _free_shared_memory():
@@ -120,7 +204,7 @@ def _use_processes(cfg, num_workers):
     return True
 
 
-def _generator(cfg, source, num_workers, sampler=None, rank=0, group_size=1):
+def _generator(cfg, source, num_workers, sampler=None, rank=0, group_size=1, extra_columns=()):
     """GeneratorDataset over ``source`` with ``num_workers`` workers (processes if possible)."""
     sharding = {}
     if sampler is None:
@@ -128,8 +212,17 @@ def _generator(cfg, source, num_workers, sampler=None, rank=0, group_size=1):
         if group_size > 1:
             sharding.update(num_shards=group_size, shard_id=rank)
     return ds.GeneratorDataset(
-        source, column_names=columns(cfg), sampler=sampler, num_parallel_workers=max(1, num_workers),
-        python_multiprocessing=_use_processes(cfg, num_workers), **sharding)
+        source, column_names=columns(cfg) + list(extra_columns), sampler=sampler,
+        num_parallel_workers=max(1, num_workers), python_multiprocessing=_use_processes(cfg, num_workers),
+        **sharding)
+
+
+def generator_node(dataset):
+    """The GeneratorDataset at the bottom of a pipeline made here (None if there is none)."""
+    node = dataset
+    while node is not None and not isinstance(node, ds.GeneratorDataset):
+        node = node.children[0] if node.children else None
+    return node
 
 
 def _check_batches(pairs, batch_size, what):
@@ -141,7 +234,7 @@ def _check_batches(pairs, batch_size, what):
 
 
 def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
-                         num_workers=None, epoch=0, num_batches=None):
+                         num_workers=None, epoch=0, num_batches=None, unreadable=None):
     """Batched training pairs from ``cfg.data.train`` under ``data_path``.
 
     ``epoch_pairs`` pairs per epoch over all ranks (default: see
@@ -151,14 +244,21 @@ def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
     ``cfg.train.batch_size``, the last partial batch dropped, or only the
     first ``num_batches`` batches of each epoch when given (ValueError if the
     epoch has fewer). Raises FileNotFoundError/ValueError for missing or
-    empty data.
+    empty data. ``unreadable``: an :class:`UnreadableImages` to count the
+    unreadable images in (default: a new one); it is also the dataset's
+    ``unreadable`` attribute.
     """
     source = TrackingPairs(cfg, data_path, "train", epoch_pairs)
     sampler = EpochSampler(len(source), rank, group_size, epoch)
     batch_size = cfg.train.batch_size
     _check_batches(sampler.num_samples, batch_size, "train")
     workers = cfg.data.num_workers if num_workers is None else num_workers
-    dataset = _generator(cfg, source, workers, sampler=sampler)
+    counter = UnreadableImages(source.datasets, len(source)) if unreadable is None else unreadable
+    dataset = _generator(cfg, _ReportingSource(source), workers, sampler=sampler, extra_columns=REPORT_COLUMNS)
+    # a function closing over the counter: MindSpore deep-copies the pipeline for each iterator
+    dataset = dataset.map(lambda index, names: counter.record(index, names), input_columns=REPORT_COLUMNS,
+                          output_columns=REPORT_COLUMNS)
+    dataset = dataset.project(columns(cfg))
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if num_batches is not None:
         available = sampler.num_samples // batch_size
@@ -167,6 +267,7 @@ def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
                              f"batches of {batch_size} per rank")
         if num_batches < available:
             dataset = dataset.take(num_batches)
+    dataset.unreadable = counter
     return dataset
 
 
@@ -189,10 +290,7 @@ def create_val_dataset(cfg, data_path, rank=0, group_size=1, num_workers=None, b
 
 def set_epoch(dataset, epoch):
     """Make the next iterator created from a training ``dataset`` start at ``epoch``."""
-    node = dataset
-    while node is not None:
-        if isinstance(getattr(node, "sampler", None), EpochSampler):
-            node.sampler.set_epoch(epoch)
-            return
-        node = node.children[0] if node.children else None
-    raise ValueError("dataset was not made by create_train_dataset (no EpochSampler found)")
+    node = generator_node(dataset)
+    if not isinstance(getattr(node, "sampler", None), EpochSampler):
+        raise ValueError("dataset was not made by create_train_dataset (no EpochSampler found)")
+    node.sampler.set_epoch(epoch)
