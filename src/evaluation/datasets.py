@@ -131,17 +131,18 @@ def _polygon_areas(polys):
 def usable_regions(gt, supervised=False):
     """Bool per row of ``gt``: does ``region_problem`` accept it (vectorised).
 
-    ``supervised``: rows are taken as the VOT protocol takes them (``supervised_region``).
+    ``supervised``: 4-value rows must also make a usable VOT polygon (``supervised_region``).
     """
     gt = np.asarray(gt, np.float64)
     if len(gt) == 0:
         return np.zeros(0, bool)
-    if supervised and gt.shape[1] == 4:
-        gt = np.array([supervised_region(r) for r in gt], np.float64)
     ok = np.all(np.isfinite(gt), axis=1)
     with np.errstate(invalid="ignore"):
         if gt.shape[1] == 4:
-            return ok & (gt[:, 2] > 0) & (gt[:, 3] > 0)
+            ok &= (gt[:, 2] > 0) & (gt[:, 3] > 0)
+            if not supervised:
+                return ok
+            gt = np.array([supervised_region(r) for r in gt], np.float64)
         xs, ys = gt[:, 0::2], gt[:, 1::2]
         return ok & (_polygon_areas(gt) > 0) & (xs.max(1) > xs.min(1)) & (ys.max(1) > ys.min(1))
 
@@ -152,15 +153,14 @@ def first_frame_error(video, supervised=False):
     if len(video.gt) == 0:
         return None
     row = video.gt[0]
-    region = supervised_region(row) if supervised else row
-    problem = region_problem(region)
+    problem = region_problem(row)
+    if problem is None and supervised and len(row) == 4 and region_problem(supervised_region(row)):
+        problem = ("gives a VOT polygon of zero area (pysot's supervised protocol turns [x, y, w, h] into "
+                   "corners x+w-1, y+h-1: w and h must exceed 1)")
     if problem is None:
         return None
     shown = "[" + ", ".join(f"{v:g}" for v in row) + "]"
     what = "box" if len(row) == 4 else "polygon"
-    if supervised and len(row) == 4 and region_problem(row) is None:
-        problem = ("gives a VOT polygon of zero area (pysot's supervised protocol turns [x, y, w, h] into "
-                   "corners x+w-1, y+h-1: w and h must exceed 1)")
     return DatasetError(f"{video.name}: {video.gt_where(0)}: first-frame {what} {shown} {problem}; "
                         f"a tracker cannot be initialised from it")
 
