@@ -6,13 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import synthetic_test_sets
+from conftest import ROOT, run_script, synthetic_test_sets
 from PIL import Image
 
 from src.config import Config, replace
+from src.evaluation.geometry import init_rect_from_region
 from src.models import build_model
 from src.tracker import build_tracker
-from src.tracker.backends import MindSporeBackend
+from src.tracker.backends import MindSporeBackend, load_tracker_model
 from src.tracker.got10k_adapter import Got10kTracker
 
 
@@ -51,12 +52,41 @@ def test_adapter_gives_the_trackers_boxes(setup):
     ours = build_tracker(cfg, backend)
     adapter = Got10kTracker(build_tracker(cfg, backend), name="tiny")
     box0 = [50.0, 40.0, 30.0, 25.0]
-    ours.init(frames[0], box0)
+    ours.init(frames[0], init_rect_from_region(box0))      # eval.py's init convention
     adapter.init(Image.fromarray(frames[0][:, :, ::-1].copy()), np.array(box0))
     for frame in frames[1:]:
         expected, _ = ours.track(frame)
         got = adapter.update(Image.fromarray(frame[:, :, ::-1].copy()))
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_adapter_boxes_equal_eval_py_one_pass_boxes(setup, tmp_path):
+    """got10k's Tracker.track (what its experiments call) through the adapter, and eval.py's OPE run,
+    with a model that tracks, on the same synthetic OTB sequences: the same boxes (result files
+    hold 4 decimals). Before the adapter used eval.py's init convention they drifted apart."""
+    root, _, _ = setup
+    data = root / "syn" / "test" / "OTBSYN"
+    ckpt = os.path.join(ROOT, "tests", "fixtures", "quickstart_siamrpn.ckpt")
+    proc = run_script("eval.py", "--ckpt", ckpt, "--dataset_path", data, "--dataset_name", "OTBSYN",
+                      "--results_dir", tmp_path / "results", "--filename", tmp_path / "eval.json", "--plots",
+                      "false", "--tracker_name", "qs", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cfg, backend, _ = load_tracker_model("mindspore", ckpt)
+    adapter = Got10kTracker(build_tracker(cfg, backend), name="qs")
+    names = sorted(d for d in os.listdir(data) if os.path.isdir(data / d))
+    assert len(names) == 2
+    for name in names:
+        frames = [str(data / name / "img" / f) for f in sorted(os.listdir(data / name / "img"))]
+        gt = np.loadtxt(data / name / "groundtruth_rect.txt", delimiter=",")
+        boxes, _ = adapter.track(frames, gt[0])
+        ope = np.loadtxt(tmp_path / "results" / "OTBSYN" / "qs" / f"{name}.txt", delimiter=",")
+        assert boxes.shape == ope.shape == (len(frames), 4)
+        np.testing.assert_allclose(boxes[0], gt[0], atol=0)            # got10k records the ground truth
+        np.testing.assert_allclose(ope[0], init_rect_from_region(gt[0]), atol=1e-4)
+        # got10k decodes the JPEGs with PIL, eval.py with OpenCV: both bundle libjpeg-turbo's exact
+        # integer IDCT, so the pixels and hence the boxes agree (OTB files hold full-precision floats)
+        np.testing.assert_allclose(boxes[1:], ope[1:], rtol=0, atol=1e-4)
+        assert np.abs(boxes[1:, :2] - boxes[0, :2]).max() > 1          # the target moves: a real comparison
 
 
 def test_got10k_experiment_runs_and_reports(setup, tmp_path):
