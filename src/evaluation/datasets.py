@@ -124,7 +124,7 @@ def region_problem(region):
 def _polygon_areas(polys):
     """Shoelace areas of (N, 2k) polygons."""
     xs, ys = polys[:, 0::2], polys[:, 1::2]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):     # inf/NaN rows are refused by the caller
         return 0.5 * np.abs(np.sum(xs * np.roll(ys, -1, axis=1) - ys * np.roll(xs, -1, axis=1), axis=1))
 
 
