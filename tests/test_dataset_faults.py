@@ -34,61 +34,43 @@ def _lines(rows):
     return "".join(",".join(str(v) for v in r) + "\n" for r in rows)
 
 
-def _vot(root, seqs, list_txt=True):
-    """VOT raw layout: seqs = {name: rows} (one frame per row, <seq>/color/%08d.jpg)."""
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _sequences(root, seqs, frame, gt_name, list_name=None, seq_dir=os.path.join):
+    """Raw layout: seqs = {name: rows}, one frame per row at ``seq_dir(root, seq)/frame % t``
+    (t from 1), ground truth in ``gt_name``; ``list_name``: also a list of the sequences."""
     root = str(root)
     os.makedirs(root, exist_ok=True)
     for seq, rows in seqs.items():
         for t in range(len(rows)):
-            _jpeg(os.path.join(root, seq, "color", f"{t + 1:08d}.jpg"))
-        with open(os.path.join(root, seq, "groundtruth.txt"), "w") as f:
-            f.write(_lines(rows))
-    if list_txt:
-        with open(os.path.join(root, "list.txt"), "w") as f:
-            f.write("".join(f"{s}\n" for s in seqs))
+            _jpeg(os.path.join(seq_dir(root, seq), frame % (t + 1)))
+        _write(os.path.join(seq_dir(root, seq), gt_name), _lines(rows))
+    if list_name:
+        _write(os.path.join(root, list_name), "".join(f"{s}\n" for s in seqs))
     return root
 
 
-def _otb(root, seqs, list_names=None):
-    root = str(root)
-    os.makedirs(root, exist_ok=True)
-    for seq, rows in seqs.items():
-        for t in range(len(rows)):
-            _jpeg(os.path.join(root, seq, "img", f"{t + 1:04d}.jpg"))
-        with open(os.path.join(root, seq, "groundtruth_rect.txt"), "w") as f:
-            f.write(_lines(rows))
-    if list_names is not None:
-        with open(os.path.join(root, "list.txt"), "w") as f:
-            f.write("".join(f"{s}\n" for s in list_names))
-    return root
+def _vot(root, seqs):
+    return _sequences(root, seqs, "color/%08d.jpg", "groundtruth.txt", "list.txt")
+
+
+def _otb(root, seqs, list_txt=False):
+    return _sequences(root, seqs, "img/%04d.jpg", "groundtruth_rect.txt", "list.txt" if list_txt else None)
 
 
 def _got10k(root, seqs, cover=None):
-    root = str(root)
-    os.makedirs(root, exist_ok=True)
-    for seq, rows in seqs.items():
-        for t in range(len(rows)):
-            _jpeg(os.path.join(root, seq, f"{t + 1:08d}.jpg"))
-        with open(os.path.join(root, seq, "groundtruth.txt"), "w") as f:
-            f.write(_lines(rows))
-        if cover is not None:
-            with open(os.path.join(root, seq, "cover.label"), "w") as f:
-                f.write("".join(f"{c}\n" for c in cover))
-    with open(os.path.join(root, "list.txt"), "w") as f:
-        f.write("".join(f"{s}\n" for s in seqs))
+    root = _sequences(root, seqs, "%08d.jpg", "groundtruth.txt", "list.txt")
+    for seq in seqs if cover is not None else ():
+        _write(os.path.join(root, seq, "cover.label"), "".join(f"{c}\n" for c in cover))
     return root
 
 
 def _lasot(root, seqs, nested=True):
-    root = str(root)
-    os.makedirs(root, exist_ok=True)
-    for seq, rows in seqs.items():
-        seq_dir = os.path.join(root, seq.rsplit("-", 1)[0], seq) if nested else os.path.join(root, seq)
-        for t in range(len(rows)):
-            _jpeg(os.path.join(seq_dir, "img", f"{t + 1:08d}.jpg"))
-        with open(os.path.join(seq_dir, "groundtruth.txt"), "w") as f:
-            f.write(_lines(rows))
-    return root
+    return _sequences(root, seqs, "img/%08d.jpg", "groundtruth.txt", seq_dir=lambda r, s: os.path.join(
+        r, s.rsplit("-", 1)[0], s) if nested else os.path.join(r, s))
 
 
 def _json(root, name, seqs, frames=True, **extra):
@@ -337,7 +319,7 @@ def test_json_listing_missing_sequences_is_partial_download(tmp_path, caplog):
 
 def test_list_txt_missing_sequences_every_raw_kind(tmp_path):
     cases = [("VOT2018", _vot(tmp_path / "vot", {"ants": [POLY] * 2}), "list.txt"),
-             ("OTB100", _otb(tmp_path / "otb", {"Car": [RECT] * 2}, list_names=["Car"]), "list.txt"),
+             ("OTB100", _otb(tmp_path / "otb", {"Car": [RECT] * 2}, list_txt=True), "list.txt"),
              ("GOT10k-val", _got10k(tmp_path / "got", {"GOT-10k_Val_000001": [RECT] * 2}), "list.txt"),
              ("LaSOT", _lasot(tmp_path / "lasot", {"cat-1": [RECT] * 2}), "testing_set.txt")]
     for name, root, list_name in cases:
