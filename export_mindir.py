@@ -16,6 +16,7 @@ import sys
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
 from src.config import ConfigError
 from src.tracker.presets import cli_overrides
+from src.utils import ensure_output_dir
 
 
 def parse_args(argv=None):
@@ -38,6 +39,7 @@ def main(argv=None):
     from src.export import ExportError, export_checkpoint
     try:
         overrides = cli_overrides(rest, args.hp_preset)
+        ensure_output_dir(args.output_dir)
         from src.device import setup_context
         setup_context(args.device_target, args.device_id)
         path = export_checkpoint(args.ckpt, args.output_dir, args.file_format, args.config, overrides,

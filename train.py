@@ -17,7 +17,7 @@ import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
 from src.config import ConfigError, load_config, parse_overrides
-from src.utils import setup_logging, str2bool
+from src.utils import ensure_output_dir, setup_logging, str2bool
 
 logger = logging.getLogger("train")
 
@@ -74,6 +74,8 @@ def main(argv=None):
             overrides.append(("train.pretrained", args.pretrained))
         if args.amp_level:
             overrides.append(("train.amp_level", args.amp_level))
+        if args.num_workers is not None:   # checked (>= 0) and recorded like any config value
+            overrides.append(("data.num_workers", args.num_workers))
         cfg = load_config(args.config, overrides)
     except ConfigError as e:
         sys.exit(f"train.py: {e}")
@@ -86,20 +88,17 @@ def main(argv=None):
         sys.exit(f"train.py: data path not found: {args.data_path}")
     output_dir = args.output_dir or (os.path.join(args.cache_dir, "train") if args.is_cloudtrain else "./output")
 
-    from src.device import check_amp_level, effective_amp_level, local_rank, setup_context
-    from src.training.lr_schedule import lr_scale
-    try:   # bad values stop before any device or process group is set up
-        check_amp_level(cfg.train.amp_level)
-        lr_scale(cfg.train)
-    except ValueError as e:
+    from src.device import effective_amp_level, local_rank, setup_context
+    try:   # config values were checked by load_config; the data by Trainer.run, before the model
+        ensure_output_dir(output_dir)
+        rank, group_size = setup_context(args.device_target, args.device_id, args.run_distribute)
+    except (FileNotFoundError, ValueError) as e:
         sys.exit(f"train.py: {e}")
 
     from src.cloud import CloudError, finish_job, prepare_job
     from src.distributed.collectives import barrier
     from src.training.trainer import Trainer
 
-    rank, group_size = setup_context(args.device_target, args.device_id, args.run_distribute)
-    os.makedirs(output_dir, exist_ok=True)
     setup_logging(os.path.join(output_dir, f"train_rank{rank}.log"), rank)
     amp_level = effective_amp_level(args.device_target, cfg.train.amp_level)
     this_local_rank = local_rank(rank, group_size)
@@ -110,7 +109,7 @@ def main(argv=None):
         if args.is_cloudtrain:
             data_path = prepare_job(args.data_url, args.train_url, args.cache_dir, args.unzip_mode, cfg,
                                     output_dir, rank, this_local_rank, group_size, sync)
-        net = Trainer(cfg, data_path, output_dir, rank, group_size, args.num_workers, amp_level).run()
+        net = Trainer(cfg, data_path, output_dir, rank, group_size, amp_level=amp_level).run()
         if args.export_after_train and rank == 0:
             export_trained(cfg, output_dir, args.export_format)
     except (FileNotFoundError, ValueError) as e:   # CloudError is a ValueError

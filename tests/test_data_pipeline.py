@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from src.config import AugConfig, Config, DataConfig, SubDatasetConfig, TrainConfig
+from src.config import AugConfig, Config, DataConfig, SubDatasetConfig, TrainConfig, replace
 from src.data import pipeline
 from src.data.augmentation import Augmentation
 from src.data.crop511 import TrackingPairs
@@ -201,6 +201,45 @@ def test_val_pairs_are_fixed_geometry_only_crops(data_root):
     assert max(offsets) > 8
 
 
+def test_check_training_data_refuses_before_any_loader(tmp_path):
+    """check_training_data (train.py runs it before building the model): wrong index
+    structure, a crop folder without the index's videos, too many unreadable images."""
+    from src.data.pipeline import check_training_data
+    root = make_dataset(tmp_path / "d")
+    check_training_data(make_cfg(), str(root))
+    index = root / "train" / "train.json"
+    good = index.read_text()
+    for text, fragment in (("[1, 2]", "must map video names to tracks, got a JSON list"),
+                           ('{"v0": [1]}', "video 'v0' must map track ids to frames, got list"),
+                           ('{"v0": {"00": {"000000": [1, 2, 3]}}}', "frame '000000': a box is [x1, y1, x2, y2]"),
+                           ("{not json", "invalid JSON in")):
+        index.write_text(text)
+        with pytest.raises(ValueError, match=re.escape(fragment)):
+            check_training_data(make_cfg(), str(root))
+    index.write_text(good)
+    crops = root / "train" / "crop511"
+    (crops / "v3").rename(root / "v3")                    # 1 of 4 videos without a folder: above 1 %
+    with pytest.raises(FileNotFoundError, match=re.escape(f"T: 1 of the 4 videos of {index} have no folder")):
+        check_training_data(make_cfg(), str(root))
+    check_training_data(make_cfg(max_bad_image_share=0.5), str(root))   # allowed: counted when met
+    (root / "v3").rename(crops / "v3")
+    for video in ("v0", "v1", "v2", "v3"):
+        (crops / video).rename(root / video)
+    with pytest.raises(FileNotFoundError, match=r"T: none of the 4 videos .* check data\.train\[0\]\.root"):
+        check_training_data(make_cfg(), str(root))
+    for video in ("v0", "v1", "v2", "v3"):
+        (root / video).rename(crops / video)
+    first = crops / "v0" / "000000.00.x.jpg"               # read by the spot check
+    first.write_bytes(first.read_bytes()[:100])
+    with pytest.raises(ValueError, match=re.escape(f"T: at least 1 of its 21 images are unreadable (4.8% > "
+                                                   f"data.max_bad_image_share 0.01), e.g. {first}")):
+        check_training_data(make_cfg(), str(root))
+    check_training_data(make_cfg(max_bad_image_share=0.05), str(root))
+    with pytest.raises(ValueError, match="train: 4 pairs per rank is fewer than batch_size 8"):
+        check_training_data(replace(make_cfg(videos_per_epoch=8, max_bad_image_share=0.05),
+                                    **{"train.batch_size": 8}), str(root), group_size=2)
+
+
 @pytest.mark.parametrize("broken", ["data", "anno", "crop"])
 def test_missing_paths_name_the_path(tmp_path, broken):
     root = make_dataset(tmp_path / "d")
@@ -257,7 +296,7 @@ def test_truncated_jpeg_is_counted_and_too_many_stop(tmp_path):
     assert sum(counter.epoch_counts(e)["T"] for e in range(3)) >= 1
     assert counter.num_images == {"T": 6 + 5 * 2 + 4 + 1}
     counter.check(0.1)                                     # 1 of 21 images: below 10 %
-    with pytest.raises(ValueError, match=re.escape(f"T: 1 of its 21 images are unreadable (4.8% > "
+    with pytest.raises(ValueError, match=re.escape(f"T: at least 1 of its 21 images are unreadable (4.8% > "
                                                    f"data.max_bad_image_share 0.01), e.g. {cut}")):
         counter.check(0.01)
 

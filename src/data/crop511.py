@@ -167,6 +167,19 @@ class SubDataset:
         """Videos of the index without a folder in the crop folder (a wrong ``root``, a partial copy)."""
         return [v for v in self.videos if not os.path.isdir(os.path.join(self.root, v))]
 
+    def unreadable_sample(self, count):
+        """Paths of the unreadable ones among the first images of ``count`` evenly spread videos."""
+        bad = []
+        for index in np.unique(np.linspace(0, self.num - 1, min(count, self.num)).astype(int)):
+            video = self.videos[index]
+            track = next(iter(self.labels[video]))
+            path, _ = self.get_image_anno(video, track, self.labels[video][track]["frames"][0])
+            try:
+                read_image(path)
+            except ImageError:
+                bad.append(path)
+        return bad
+
     def shuffle(self, rng):
         """``num_use`` global video indices: whole shuffled passes over the videos."""
         videos = np.arange(self.start_idx, self.start_idx + self.num)

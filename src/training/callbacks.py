@@ -85,6 +85,37 @@ class TrainMonitor(Callback):
             self._window = []
 
 
+class UnreadableImagesMonitor(Callback):
+    """Watches the loader's :class:`~src.data.pipeline.UnreadableImages` counter.
+
+    After every step: stops training (the counter's one-line ValueError) once a
+    sub-dataset's distinct unreadable files exceed ``max_share`` of its images.
+    After every epoch: puts the epoch's count per sub-dataset in
+    ``state['epoch_unreadable']`` (for metrics.json) and logs it when not zero.
+    Must run before :class:`EpochCheckpoint`, so a refused epoch is not saved.
+    """
+
+    def __init__(self, counter, max_share, state):
+        super().__init__()
+        self.counter = counter
+        self.max_share = max_share
+        self.state = state
+
+    def on_train_step_end(self, run_context):
+        self.counter.check(self.max_share)
+
+    def on_train_epoch_end(self, run_context):
+        epoch = run_context.original_args().cur_epoch_num
+        counts = self.counter.epoch_counts(epoch - 1)
+        self.state["epoch_unreadable"] = counts
+        if any(counts.values()):
+            per_set = ", ".join(f"{name} {n} ({len(self.counter.files(name))} distinct files of "
+                                f"{self.counter.num_images[name]} so far)" for name, n in counts.items() if n)
+            logger.warning("epoch %d: %d unreadable images, each replaced by another pair: %s",
+                           epoch, sum(counts.values()), per_set)
+        self.counter.check(self.max_share)
+
+
 class KeepFrozenInEval(Callback):
     """Re-applies the frozen cells' inference mode when training starts.
 

@@ -70,17 +70,79 @@ def config_of_checkpoint(params, path, overrides=()):
     return config_from_text(text, overrides, source=f"config inside {path}")
 
 
+def _flat(tree, prefix=""):
+    """{dotted key: value} of a plain config tree (lists kept whole)."""
+    out = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flat(value, dotted))
+        else:
+            out[dotted] = value
+    return out
+
+
+def config_differences(params, cfg, prefixes=("",)):
+    """[(key, in the checkpoint, in ``cfg``)] where the config a checkpoint carries
+    differs from ``cfg`` (keys starting with one of ``prefixes``); [] without one."""
+    from ..config import ConfigError, config_from_text
+    text = params.get("config")
+    if not isinstance(text, str):
+        return []
+    try:
+        theirs = _flat(config_from_text(text).to_dict())
+    except ConfigError:
+        return []
+    ours = _flat(cfg.to_dict())
+    return [(k, theirs.get(k), v) for k, v in ours.items()
+            if k.startswith(tuple(prefixes)) and theirs.get(k) != v]
+
+
+def check_fits(parameters, params, path, cfg, cause):
+    """ValueError (one line) naming the first of ``parameters`` (a network's or an
+    optimiser's) that the checkpoint ``params`` lacks or holds in another shape,
+    both shapes and ``cause``, the likely reason and what to do."""
+    for p in parameters:
+        value = params.get(p.name)
+        if value is None:
+            problem = f"it has no {p.name} (the network has {tuple(p.shape)})"
+        elif tuple(value.shape) != tuple(p.shape):
+            problem = f"{p.name} is {tuple(value.shape)} in the checkpoint, {tuple(p.shape)} in the network"
+        else:
+            continue
+        differ = config_differences(params, cfg, ("model.", "train.exemplar_size", "train.search_size"))
+        if differ:
+            key, theirs, ours = differ[0]
+            cause += f"; its config has {key} {theirs!r}, this one {ours!r}"
+        raise ValueError(f"checkpoint {path} does not fit config '{cfg.name}': {problem}: {cause}")
+
+
+def load_fitting(parameters, params, path, cfg, cause):
+    """Copy the checkpoint's values into ``parameters`` after :func:`check_fits`.
+
+    ``ms.load_param_into_net`` wants a Cell and warns about every parameter of
+    that Cell the dictionary lacks, which for an optimiser's state (a part of its
+    parameters) is a false alarm; this copies exactly the parameters given.
+    """
+    parameters = list(parameters)
+    check_fits(parameters, params, path, cfg, cause)
+    for p in parameters:
+        p.set_data(ms.Tensor(params[p.name].asnumpy(), dtype=p.dtype))
+
+
 def load_model_checkpoint(path, config_path=None, overrides=()):
     """(cfg, net) from a checkpoint: its embedded config (or the YAML ``config_path``)
-    with ``overrides``, and every parameter of that network loaded strictly."""
+    with ``overrides``, and every parameter of that network loaded strictly
+    (a one-line ValueError naming the first missing or misshapen parameter)."""
     from ..config import load_config
     from ..models import build_model
     params = load_checkpoint_checked(path)
     cfg = load_config(config_path, overrides) if config_path else config_of_checkpoint(params, path, overrides)
     net = build_model(cfg)
-    own = {p.name for p in net.get_parameters()}
-    missing = sorted(own - set(params))
-    if missing:
-        raise ValueError(f"checkpoint {path} does not fit config '{cfg.name}': missing {', '.join(missing[:3])}")
-    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in own}, strict_load=True)
+    if config_path:
+        cause = "the checkpoint was trained with another config (pass the --config it was trained with, " \
+                "or none: the checkpoint carries its own)"
+    else:
+        cause = "the --model.* overrides change the network the checkpoint was trained as (drop them)"
+    load_fitting(net.get_parameters(), params, path, cfg, cause)
     return cfg, net

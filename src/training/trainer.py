@@ -30,18 +30,24 @@ import numpy as np
 from mindspore import nn
 from mindspore.train import Model
 
-from ..data.pipeline import create_train_dataset, create_val_dataset
 from ..config import to_yaml
+from ..data.crop511 import NO_PAIR
+from ..data.pipeline import check_training_data, create_train_dataset, create_val_dataset
 from ..distributed.collectives import parameters_from_rank0, value_from_rank0
 from ..models import build_model
-from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor
-from .checkpoint import load_checkpoint_checked, newest_valid_checkpoint, save_checkpoint_atomic
+from ..utils import ensure_output_dir
+from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor, UnreadableImagesMonitor
+from .checkpoint import (checkpoint_epoch, config_differences, epoch_checkpoints, load_checkpoint_checked,
+                         load_fitting, newest_valid_checkpoint, save_checkpoint_atomic)
 from .loss import SiamMaskPredictor, build_loss_cell
 from .lr_schedule import epoch_lrs, lr_scale, step_lrs
 from .train_step import build_train_step, cast_network
 from .validate import siammask_metrics, top_anchor_hit_rate
 
 logger = logging.getLogger("src.training")
+
+RESUME_CAUSE = ("the checkpoint was trained with another config (resume with the --config it was trained with, "
+                "or train this one in another --output_dir)")
 
 
 def frozen_layers_at(cfg, epoch):
@@ -129,6 +135,7 @@ class Trainer:
         self.frozen_modules = tuple(cfg.train.frozen_modules)
         self.lr_scale = lr_scale(cfg.train, group_size)
         self.amp_level = amp_level
+        self.unreadable = None   # the loader's UnreadableImages counter, one for the whole run
 
     def checkpoint_path(self, epoch):
         return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
@@ -166,7 +173,8 @@ class Trainer:
         metric = dict(metric or {})
         if epoch > 0:
             metric.update(loss=self.state.get("epoch_loss"), pairs_per_s=self.state.get("epoch_pairs_per_s"),
-                          skipped_steps=self.state["skipped"])
+                          skipped_steps=self.state["skipped"],
+                          unreadable_images=self.state.get("epoch_unreadable"))
             metric.update({f"loss_{name}": value for name, value in (self.state.get("epoch_parts") or {}).items()})
         data = {}
         if os.path.isfile(self.metrics_path):
@@ -220,6 +228,19 @@ class Trainer:
                     t.batch_size * self.group_size, t.batch_size, self.group_size,
                     t.reference_batch or t.batch_size, lrs[0], lrs.max(), lrs[-1])
 
+    def _check_output_dir(self):
+        """Refuse a folder holding another config's training (its metrics.json would be mixed
+        with this run's): checkpoints of other names and none of this config's."""
+        if not self.is_main or epoch_checkpoints(self.output_dir, self.cfg.name):
+            return
+        others = sorted(f for f in os.listdir(self.output_dir)
+                        if f.endswith(".ckpt") and "_epoch" in f
+                        and checkpoint_epoch(f, f.rsplit("_epoch", 1)[0]) is not None)
+        if others:
+            raise ValueError(f"--output_dir {self.output_dir} holds the training of another config ({others[0]}, "
+                             f"not {self.cfg.name}_epochNNN.ckpt): resume it with the --config it was trained "
+                             f"with, or train this one in another --output_dir")
+
     def _resume_point(self):
         """(epoch, params, path) to resume from, decided by rank 0 (params None on other ranks)."""
         epoch, params, path = 0, None, None
@@ -233,15 +254,22 @@ class Trainer:
 
     def run(self):
         cfg = self.cfg
-        os.makedirs(self.output_dir, exist_ok=True)
+        ensure_output_dir(self.output_dir)
+        # inputs first: no model, checkpoint or metrics.json before the data and folder pass
+        check_training_data(cfg, self.data_path, self.group_size)
+        self._check_output_dir()
         self._log_lr_scaling()
         ms.set_seed(cfg.train.seed)   # identical initial weights on every rank
         net = cast_network(build_model(cfg), self.amp_level)
         start_epoch, resume_params, resume_path = self._resume_point()
         if resume_params is not None:
-            own = {p.name for p in net.get_parameters()}
-            ms.load_param_into_net(net, {k: v for k, v in resume_params.items() if k in own}, strict_load=True)
+            load_fitting(net.get_parameters(), resume_params, resume_path, cfg, RESUME_CAUSE)
             logger.info("resuming from %s (epoch %d done)", resume_path, start_epoch)
+            changed = config_differences(resume_params, cfg)
+            if changed:
+                logger.warning("the config of %s differs from this run's (%d keys; the run continues with "
+                               "this one's): %s", resume_path, len(changed),
+                               "; ".join(f"{k} {a!r} -> {b!r}" for k, a, b in changed[:8]))
         elif start_epoch == 0:
             if cfg.train.pretrained:
                 load_pretrained_backbone(net, cfg.train.pretrained)
@@ -269,16 +297,18 @@ class Trainer:
             frozen = frozen_layers_at(cfg, first)
             # the sampler starts at epoch `first` and advances by itself each epoch
             ds = create_train_dataset(cfg, self.data_path, rank=self.rank, group_size=self.group_size,
-                                      num_workers=self.num_workers, epoch=first)
+                                      num_workers=self.num_workers, epoch=first, unreadable=self.unreadable)
+            self.unreadable = ds.unreadable
             self.steps_per_epoch = ds.get_dataset_size()
             opt, lrs = self._optimizer(net, frozen, first, last)
             step = build_train_step(cfg.train, net_with_loss, opt, self.amp_level)
-            if first == start_epoch > 0:   # SGD state (momentum buffers, first-step flags) being resumed
+            # SGD state (momentum buffers, first-step flags) being resumed; at a phase's first epoch
+            # an uninterrupted run starts a new optimiser, so the resumed one starts afresh too
+            if first == start_epoch > 0 and first not in dict(phases(cfg, 0)):
                 state = [p for p in opt.get_parameters() if p.name.startswith(OPTIMIZER_STATE)]
                 if resume_params is not None:
-                    names = {p.name for p in state}
-                    ms.load_param_into_net(opt, {k: v for k, v in resume_params.items() if k in names},
-                                           strict_load=True)
+                    # only the state: load_param_into_net(opt, ...) would warn about every other parameter
+                    load_fitting(state, resume_params, resume_path, cfg, RESUME_CAUSE)
                 if self.group_size > 1:
                     parameters_from_rank0(state, self.rank)
             resume_params = None
@@ -292,11 +322,18 @@ class Trainer:
                                    loss_names=loss_names)
             keep_modes = KeepFrozenInEval(
                 lambda frozen=frozen: set_train_mode(net, frozen, training=True, modules=self.frozen_modules))
-            callbacks = [keep_modes, monitor]
+            callbacks = [keep_modes, monitor, UnreadableImagesMonitor(self.unreadable, cfg.data.max_bad_image_share,
+                                                                      self.state)]
             if self.is_main:
                 callbacks.append(EpochCheckpoint(step, self.checkpoint_path, to_yaml(cfg),
                                                  on_saved=self._after_epoch(net, frozen, predictor)))
-            Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
+            try:
+                Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
+            except RuntimeError as e:   # a loader worker gave up: MindSpore reports it in many lines
+                line = next((line for line in str(e).splitlines() if NO_PAIR in line), None)
+                if line is None:
+                    raise
+                raise ValueError(line[line.index(NO_PAIR):]) from None
         return net
 
     def _after_epoch(self, net, frozen, predictor=None):
