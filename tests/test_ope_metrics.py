@@ -8,7 +8,8 @@ import pytest
 
 from src.evaluation import ope_metrics as om
 from src.evaluation.datasets import load_dataset
-from src.evaluation.report import format_got10k_table, format_ope_table, plot_ope_curves, score_got10k, score_ope
+from src.evaluation.report import (format_got10k_table, format_ope_table, plot_got10k_success, plot_ope_curves,
+                                   score_got10k, score_ope)
 from src.evaluation.results import write_got10k_result
 
 TRACKERS = ["SynTrackerA", "SynTrackerB", "SynTrackerC", "SynTrackerD"]
@@ -53,8 +54,11 @@ def test_otbsyn_table_matches_pysot(otbsyn):
 def test_ope_plots(otbsyn, tmp_path):
     _, _, scores = otbsyn
     paths = plot_ope_curves(scores, str(tmp_path), "OTBSYN")
-    assert sorted(os.path.basename(p) for p in paths) == ["precision_plot.png", "success_plot.png"]
-    assert sorted(os.listdir(tmp_path)) == ["precision_plot.png", "success_plot.png"]
+    # the dataset name is in the file names: plots of two datasets can share a folder
+    plot_ope_curves(scores, str(tmp_path), "OTB100")
+    assert sorted(os.path.basename(p) for p in paths) == ["precision_plot_OTBSYN.png", "success_plot_OTBSYN.png"]
+    assert sorted(os.listdir(tmp_path)) == ["precision_plot_OTB100.png", "precision_plot_OTBSYN.png",
+                                            "success_plot_OTB100.png", "success_plot_OTBSYN.png"]
 
 
 def test_absent_frames_miss_in_success_hit_in_precision():
@@ -126,6 +130,8 @@ def test_got10k_scoring(tmp_path):
     assert scores["per_video"]["GOT-10k_Val_000001"]["length"] == 4
     assert len(scores["succ_curve"]) == 101
     assert "AO" in format_got10k_table({"T": scores})
+    path = plot_got10k_success({"T": scores}, str(tmp_path / "plots"), "GOT10k-val")
+    assert os.listdir(tmp_path / "plots") == ["success_plot_GOT10k-val.png"] == [os.path.basename(path)]
 
 
 def test_got10k_test_split_has_first_box_only(tmp_path):

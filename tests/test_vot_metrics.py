@@ -172,5 +172,28 @@ def test_eao_segments_and_range():
     curve = res["curves"]["all"]
     assert curve[0] == 1 and res["eao"]["all"] == pytest.approx(np.mean(curve[1:20]))
     assert vm.eao_range_for("VOT2019") == (46, 291, 128)
-    with pytest.raises(ValueError, match="eao_range"):
+    with pytest.raises(ValueError, match="VOTSYN has no known EAO range.*pass --eao_range LOW HIGH"):
         vm.eao_range_for("VOTSYN")
+
+
+def test_check_eao_range():
+    assert vm.check_eao_range((5, 16), [16, 9], "VOTSYN") == (5, 16)
+    assert vm.check_eao_range(None, [600, 30], "VOT2018") == (100, 356)      # the known range
+    for bad, words in (((0, 5), "1 <= LOW <= HIGH"), ((8, 4), "1 <= LOW <= HIGH"),
+                       ((5, 17), "longest VOTSYN sequence has 16 frames")):
+        with pytest.raises(ValueError, match=words):
+            vm.check_eao_range(bad, [16, 9], "VOTSYN")
+    with pytest.raises(ValueError, match=r"the VOT2018 EAO range \[100, 356\]: the longest VOT2018 sequence has 300"):
+        vm.check_eao_range(None, [300], "VOT2018")
+
+
+def test_eao_high_beyond_the_longest_sequence_would_be_another_interval():
+    """Why HIGH <= longest: pysot's weight[low-1:high] is cut at the curve's end, so a longer
+    HIGH silently averages over [LOW, longest] (and a LOW beyond it gives NaN)."""
+    box = [10, 10, 20, 20]
+    video = _Video("v", [box] * 12)
+    traj = [[1]] + [[10, 10, 10, 20]] * 11
+    res = vm.expected_average_overlap([video], {"v": [traj]}, (2, 12), tags=("all",))
+    longer = vm.expected_average_overlap([video], {"v": [traj]}, (2, 50), tags=("all",))
+    assert res["eao"]["all"] == longer["eao"]["all"]
+    assert np.isnan(vm.eao_from_curve(res["curves"]["all"], 13, 50))
