@@ -129,17 +129,21 @@ def _weights(net):
     return {p.name: p.asnumpy().copy() for p in net.get_parameters()}
 
 
-def test_train_then_resume_matches_uninterrupted_run(tiny_data, tmp_path):
+def test_train_then_resume_matches_uninterrupted_run(tiny_data, tmp_path, capfd):
     straight = _weights(Trainer(_train_cfg(2), tiny_data, str(tmp_path / "a")).run())
     Trainer(_train_cfg(1), tiny_data, str(tmp_path / "b")).run()
     assert sorted(os.listdir(tmp_path / "b"))[:1] == ["metrics.json"]
+    capfd.readouterr()
     resumed = _weights(Trainer(_train_cfg(2), tiny_data, str(tmp_path / "b")).run())
+    # weights and SGD state load without MindSpore's "parameters ... are not loaded" warning
+    assert "are not loaded" not in capfd.readouterr().err
     assert (tmp_path / "b" / "quickstart_siamrpn_epoch002.ckpt").exists()
     for name, value in straight.items():
         np.testing.assert_allclose(resumed[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert sorted(metrics) == ["0", "1", "2"]
     assert metrics["2"]["loss"] is not None and 0.0 <= metrics["2"]["top_anchor_iou>0.5"] <= 1.0
+    assert metrics["2"]["unreadable_images"] == {"SYN": 0}
     # a finished run resumes to "nothing left to do" and leaves the weights alone
     again = _weights(Trainer(_train_cfg(2), tiny_data, str(tmp_path / "b")).run())
     for name, value in resumed.items():
