@@ -307,8 +307,8 @@ def test_json_listing_missing_sequences_is_partial_download(tmp_path, caplog):
         ds = load_dataset("VOT2018", root)
     assert [v.name for v in ds] == ["ants"]
     assert ds.notes["missing_sequences"] == ["bag", "car"] and ds.notes["listed_sequences"] == 3
-    assert "VOT2018: 2 of 3 listed sequences are not on disk and are left out, scores cover the other 1: bag, car" \
-        in caplog.text
+    assert "VOT2018: 2 of 3 listed sequences are not on disk and are left out, scores cover the other 1 " \
+        "(eval.py --require_all_sequences refuses instead): bag, car" in caplog.text
     json.dumps(ds.notes)                                     # goes into eval.json
     assert _error("VOT2018", root, missing="error") == (
         f"VOT2018: sequence bag listed in {os.path.join(root, 'VOT2018.json')} is not on disk "
@@ -334,6 +334,23 @@ def test_list_txt_missing_sequences_every_raw_kind(tmp_path):
             f.write("ghost-1\nghost-2\n")
         assert _error(name, root).startswith(f"{name}: none of the 2 sequences listed in "
                                              f"{os.path.join(root, list_name)} is on disk (first: ghost-1)")
+
+
+def test_davis_list_missing_sequences(tmp_path):
+    from src.evaluation.results import encode_mask_png
+    root = tmp_path / "DAVIS2017"
+    label = np.zeros((48, 64), np.uint8)
+    label[10:30, 10:30] = 1
+    for t in range(2):
+        _jpeg(str(root / "JPEGImages" / "480p" / "cows" / f"{t:05d}.jpg"))
+        (root / "Annotations" / "480p" / "cows").mkdir(parents=True, exist_ok=True)
+        (root / "Annotations" / "480p" / "cows" / f"{t:05d}.png").write_bytes(encode_mask_png(label, True))
+    (root / "ImageSets" / "2017").mkdir(parents=True)
+    (root / "ImageSets" / "2017" / "val.txt").write_text("cows\nghost\n")
+    ds = load_dataset("DAVIS2017", str(root))
+    assert list(ds.videos) == ["cows"] and ds.notes["missing_sequences"] == ["ghost"]
+    assert ds.notes["gt_source"] == {"kind": "annotations", "files": "Annotations/480p/<seq>/*.png"}
+    assert _error("DAVIS2017", root, missing="error").startswith("DAVIS2017: sequence ghost listed in ")
 
 
 def test_present_sequence_with_missing_files_is_an_error(tmp_path):

@@ -1024,7 +1024,8 @@ def _log_notes(name, kind, notes):
     missing = notes["missing_sequences"]
     if missing:
         logger.warning("%s: %d of %d listed sequences are not on disk and are left out, scores cover the "
-                       "other %d: %s", name, len(missing), notes["listed_sequences"],
+                       "other %d (eval.py --require_all_sequences refuses instead): %s", name, len(missing),
+                       notes["listed_sequences"],
                        notes["listed_sequences"] - len(missing), _shorten(missing))
     unusable = notes["unusable_gt_frames"]
     if unusable:
