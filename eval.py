@@ -183,28 +183,11 @@ def evaluate_run(args, run, overrides, dataset, protocol, results_dir):
     fps, counts = evaluate.run_dataset(lambda: build_tracker(cfg, backend), dataset, protocol, results_dir,
                                        run.name, run.reuse)
     scores = evaluate.score(dataset, protocol, results_dir, [run.name], args.eao_range)
-    model = run.new["model"]
     extra.update({"config": cfg.name, "model": Config.to_dict(cfg)["model"],
                   "hyperparameters": Config.to_dict(cfg)["track"],
                   "results_dir": os.path.abspath(run.folder)})
-    if "checkpoint" in model:
-        extra["checkpoint_sha256"] = model["checkpoint"]["sha256"]
-    else:
-        extra["exported_graphs_sha256"] = {g: d["sha256"] for g, d in model["export"]["graphs"].items()}
-    extra["provenance"] = {"manifest": os.path.abspath(manifest.manifest_path(run.folder)), "model": model,
-                           "ground_truth_sha256": run.new["dataset"]["ground_truth_sha256"],
-                           "code_version": run.new["code_version"]}
-    if run.stored and run.stored.get("code_version") != run.new["code_version"]:
-        extra["provenance"]["results_started_by_code_version"] = run.stored.get("code_version")
-    extra["sequences"] = counts
-    _add_notes(extra, dataset)
+    extra.update(manifest.record_fields(run.new, run.folder, run.stored, counts))
     return scores, evaluate.eval_record(protocol, dataset, run.name, scores, fps, extra)
-
-
-def _add_notes(record, dataset):
-    notes = getattr(dataset, "notes", None)
-    if notes:
-        record["dataset_notes"] = notes
 
 
 def score_only(args, dataset, protocol, results_dir):
@@ -231,9 +214,9 @@ def score_only(args, dataset, protocol, results_dir):
             stored = None
         if stored is not None:
             trackers[n]["manifest"] = stored
-    record = {"dataset": dataset.name, "results_dir": os.path.abspath(results_dir), "trackers": trackers,
+    record = {"dataset": dataset.name, **evaluate.dataset_notes(dataset),
+              "results_dir": os.path.abspath(results_dir), "trackers": trackers,
               "software": evaluate.software_versions()}
-    _add_notes(record, dataset)
     return scores, record
 
 

@@ -334,13 +334,20 @@ def _jsonable(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def dataset_notes(dataset):
+    """``{"dataset_notes": ...}``: what loading the dataset found (``Dataset.notes``: ground-truth
+    source, missing sequences, unusable ground-truth frames), or {} when it has none."""
+    notes = getattr(dataset, "notes", None)
+    return {"dataset_notes": notes} if notes else {}
+
+
 def eval_record(kind, dataset, tracker_name, scores, fps, extra):
     per_video, all_videos = summarise(kind, scores[tracker_name], fps)
-    return {"dataset": dataset.name, "protocol": PROTOCOL_NAMES[kind],
+    return {"dataset": dataset.name, **dataset_notes(dataset), "protocol": PROTOCOL_NAMES[kind],
             "tracker": tracker_name, **extra, "per_video": per_video, "all_videos": all_videos,
             "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 __all__ = ["MAIN_METRIC", "REPORTED_METRICS", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
            "run_dataset", "recorded_fps", "score", "format_table", "write_plots", "summarise", "eval_record",
-           "write_json", "software_versions"]
+           "write_json", "software_versions", "dataset_notes"]

@@ -93,19 +93,21 @@ def dataset_identity(dataset):
     return {"name": dataset.name, "ground_truth_sha256": combined_sha256(sequences), "sequences": sequences}
 
 
-def model_identity(backend, source):
+def model_identity(backend, source, precision=None):
     """What the network is: back-end, precision and file hashes.
 
-    ``source`` is the checkpoint (mindspore) or the export folder / JSON (mindir, onnx).
+    ``source`` is the checkpoint (mindspore) or the export folder / JSON (any
+    other back-end: mindir, onnx, or a runtime running the export such as the
+    C++ application); ``precision`` overrides the one the export was made in.
     """
     if backend == "mindspore":
         # eval.py runs the Cell in float32 (amp_level only applies to training)
-        return {"backend": backend, "precision": "float32",
+        return {"backend": backend, "precision": precision or "float32",
                 "checkpoint": {"file": os.path.abspath(source), "sha256": file_sha256(source)}}
     from ..export import read_export
     desc, folder = read_export(source)
     canonical = json.dumps(desc, sort_keys=True, separators=(",", ":")).encode()
-    return {"backend": backend, "precision": desc.get("input", {}).get("dtype", "float32"),
+    return {"backend": backend, "precision": precision or desc.get("input", {}).get("dtype", "float32"),
             "export": {"folder": folder, "description_sha256": hashlib.sha256(canonical).hexdigest(),
                        "graphs": {g: {"file": d["file"], "sha256": file_sha256(os.path.join(folder, d["file"]))}
                                   for g, d in sorted(desc["graphs"].items())}}}
@@ -174,6 +176,27 @@ def remove_results(folder):
         shutil.rmtree(trash)
     elif os.path.exists(folder):
         raise ProvenanceError(f"{folder} is a file, not a tracker results folder")
+
+
+def record_fields(manifest, folder, stored=None, sequences=None):
+    """The eval.json fields of a run's provenance: ``checkpoint_sha256`` (or
+    ``exported_graphs_sha256``), ``provenance`` (the manifest file, model identity,
+    ground-truth sha256, code version; the stored code version when the results
+    were started by another) and ``sequences`` ({run, resumed}) when given."""
+    model = manifest["model"]
+    fields = {}
+    if "checkpoint" in model:
+        fields["checkpoint_sha256"] = model["checkpoint"]["sha256"]
+    else:
+        fields["exported_graphs_sha256"] = {g: d["sha256"] for g, d in model["export"]["graphs"].items()}
+    fields["provenance"] = {"manifest": os.path.abspath(manifest_path(folder)), "model": model,
+                            "ground_truth_sha256": manifest["dataset"]["ground_truth_sha256"],
+                            "code_version": manifest["code_version"]}
+    if stored and stored.get("code_version") != manifest["code_version"]:
+        fields["provenance"]["results_started_by_code_version"] = stored.get("code_version")
+    if sequences is not None:
+        fields["sequences"] = dict(sequences)
+    return fields
 
 
 # -------------------------------------------------------------------- comparing
@@ -270,4 +293,4 @@ def merged(stored, new):
 
 __all__ = ["MANIFEST_NAME", "ProvenanceError", "file_sha256", "sequence_sha256", "dataset_identity",
            "model_identity", "code_version", "build_manifest", "read_manifest", "write_manifest",
-           "remove_results", "has_results", "check_resume", "merged"]
+           "remove_results", "has_results", "check_resume", "merged", "record_fields"]
