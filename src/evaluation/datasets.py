@@ -54,17 +54,19 @@ tracking starts):
   are always an error. A dataset with no sequence on disk is an error.
 * The first frame's ground truth must give a usable init box (finite, positive
   width and height; a polygon with positive area; for VOT 4-value rows, the
-  VOT polygon ``[x, y, ..., x+w-1, ...]`` pysot builds must have area, i.e.
-  w, h > 1): otherwise one line names the sequence, file and line (JSON:
+  VOT polygon ``[x, y, ..., x+w-1, ...]`` pysot builds must have area too, so
+  w = 1 or h = 1 is refused): otherwise one line names the sequence, file and line (JSON:
   ``gt_rect[i]``).
 * Later frames whose ground truth forms no box (absent targets written as
   ``0,0,0,0`` or NaN, negative sizes, zero-area polygons) are kept and scored
   as pysot scores them (OPE: IoU -1 / centre error -1, see ``ope_metrics``;
   VOT: zero overlap, i.e. a failure when tracked), but counted per sequence in
-  ``notes["unusable_gt_frames"]`` and logged. VOT re-initialisation (design
-  choice, as the VOT toolkit does and unlike pysot, which would initialise
-  from NaN): ``runner.run_supervised`` re-initialises at the next frame whose
-  ground truth is usable, writing skipped codes (0) until then.
+  ``notes["unusable_gt_frames"]`` and logged. VOT re-initialisation (a design
+  choice: pysot would initialise from NaN there and the tracker would fail or
+  raise): ``runner.run_supervised`` re-initialises at the next frame whose
+  ground truth is usable, writing skipped codes (0) until then; EAO (cut at
+  failure + 5 as in pysot) counts those frames as zero overlap, like the
+  frames skipped after any failure, and accuracy ignores them.
 * GOT-10k: a non-finite ground-truth value on a scored frame (frame 2.. with
   ``cover > 0``) is refused: the got10k toolkit would average it into a NaN AO.
 
@@ -156,7 +158,7 @@ def first_frame_error(video, supervised=False):
     problem = region_problem(row)
     if problem is None and supervised and len(row) == 4 and region_problem(supervised_region(row)):
         problem = ("gives a VOT polygon of zero area (pysot's supervised protocol turns [x, y, w, h] into "
-                   "corners x+w-1, y+h-1: w and h must exceed 1)")
+                   "corners x+w-1, y+h-1, which have no area when w or h is 1)")
     if problem is None:
         return None
     shown = "[" + ", ".join(f"{v:g}" for v in row) + "]"

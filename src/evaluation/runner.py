@@ -6,8 +6,8 @@
   written as ``0`` and not even read. When the ground truth of the
   re-initialisation frame forms no box (zero area, NaN: see
   ``datasets.usable_regions``), re-initialisation moves on to the next frame
-  whose ground truth does, as the VOT toolkit does (pysot would initialise
-  from NaN); the frames passed over are written as ``0`` too. A frame with such
+  whose ground truth does (a design choice; pysot would initialise from NaN);
+  the frames passed over are written as ``0`` too. A frame with such
   ground truth that is tracked has zero overlap, i.e. a failure, as in pysot.
 * ``run_one_pass``: OTB / GOT-10k / LaSOT, initialised once.
 
