@@ -476,6 +476,17 @@ def test_json_and_text_ground_truth_both_present(tmp_path, caplog):
         {"kind": "text", "files": "<seq>/groundtruth.txt"}
 
 
+def test_lasot_json_beside_class_folders(tmp_path):
+    """pysot's LaSOT.json names frames <class>/<seq>/img/...; the raw groundtruth.txt beside them is found."""
+    root = _lasot(tmp_path, {"cat-1": [RECT] * 2})
+    names = [f"cat/cat-1/img/{t + 1:08d}.jpg" for t in range(2)]
+    (tmp_path / "LaSOT.json").write_text(json.dumps({"cat-1": {"video_dir": "cat-1", "img_names": names,
+                                                               "gt_rect": [RECT] * 2, "absent": [1, 1]}}))
+    ds = load_dataset("LaSOT", root)
+    assert ds["cat-1"].visible.tolist() == [True, True] and ds.notes["missing_sequences"] == []
+    assert ds.notes["gt_source"]["text_files_beside"] == 1 and ds.notes["gt_source"]["text_files_differing"] == []
+
+
 # ------------------------------------------------------------ through eval.py
 def test_eval_refuses_bad_dataset_before_loading_a_model(tmp_path):
     root = _vot(tmp_path / "VOT2018", {"ants": [POLY] * 3, "bag": [[5] * 8] + [POLY] * 2})

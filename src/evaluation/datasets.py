@@ -964,7 +964,7 @@ _GT_FILE = {"vot": "groundtruth.txt", "otb": "groundtruth_rect.txt", "got10k": "
             "lasot": "groundtruth.txt"}
 
 
-def _gt_source(kind, root, json_path, meta_data, videos):
+def _gt_source(kind, root, json_path, videos):
     """notes["gt_source"]: the per-sequence files, or the JSON, how many raw ground-truth files lie
     beside it (not read for scoring) and which of those differ from the JSON's ``gt_rect``."""
     if kind == "davis":
@@ -973,7 +973,10 @@ def _gt_source(kind, root, json_path, meta_data, videos):
         return {"kind": "text", "files": f"<seq>/{_GT_FILE[kind]}"}
     beside, differ = 0, []
     for video in videos:
-        path = os.path.join(root, meta_data[video.name].get("video_dir", video.name), _GT_FILE[kind])
+        # the raw layouts keep the ground truth beside the frames folder (<seq>/color, <class>/<seq>/img)
+        frame_dir = os.path.dirname(video.img_names[0]) if len(video) else os.path.join(root, video.name)
+        seq_dir = os.path.dirname(frame_dir) if os.path.basename(frame_dir) in ("color", "img") else frame_dir
+        path = os.path.join(seq_dir, _GT_FILE[kind])
         if not os.path.isfile(path):
             continue
         beside += 1
@@ -1090,7 +1093,7 @@ def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_
     if check_frames and json_path:
         for video in videos:
             video.check_files()
-    notes = {"gt_source": _gt_source(kind, root, json_path, meta_data, videos),
+    notes = {"gt_source": _gt_source(kind, root, json_path, videos),
              "listed_sequences": len(listing.names), "missing_sequences": absent,
              "unusable_gt_frames": unusable}
     _log_notes(name, kind, notes)
