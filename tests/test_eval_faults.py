@@ -213,6 +213,23 @@ def test_run_flag_faults(sets, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["afile", "folder"]
 
 
+def test_missing_sequences_listed_or_refused(sets, vot_results, tmp_path):
+    """A partial download: scored on the sequences present and listed in eval.json, or refused
+    with --require_all_sequences (load_dataset's missing="error")."""
+    partial = tmp_path / "VOTSYN"
+    shutil.copytree(sets["VOTSYN"], partial)
+    shutil.rmtree(partial / "syn_test_0001")           # still listed in VOTSYN.json
+    args = ["--score_only", "--dataset_path", partial, "--dataset_name", "VOTSYN", "--results_dir", vot_results,
+            "--eao_range", "2", str(FRAMES), "--plots", "false"]
+    message = refused(*args, "--filename", tmp_path / "refused.json", "--require_all_sequences")
+    assert "syn_test_0001" in message and "VOTSYN.json" in message
+    assert not (tmp_path / "refused.json").exists()
+    eval_main(*args, "--filename", tmp_path / "eval.json")
+    record = json.loads((tmp_path / "eval.json").read_text())
+    assert record["dataset_notes"]["missing_sequences"] == ["syn_test_0001"]
+    assert list(record["trackers"]["T"]["per_video"]) == [SEQ]
+
+
 # ---------------------------------------------------------------------- GOT-10k
 def test_got10k_run_and_score_only_write_eval_json(sets, tmp_path):
     """GOT-10k used to print its table and crash in plotting (KeyError: 'success_auc')."""
