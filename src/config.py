@@ -309,7 +309,10 @@ def _coerce(value, tp, key):
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:   # an integer beyond float range
+            raise ConfigError(f"config key '{key}' must be a finite number, got {value}") from None
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"config key '{key}' must be an integer, got {value!r}")
@@ -367,14 +370,20 @@ class _Loader(yaml.SafeLoader):
     ``lr: 5e-05`` would be the string '5e-05' (and a type error) with plain ``safe_load``."""
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-                   |[-+]?\.(?:inf|Inf|INF)
-                   |\.(?:nan|NaN|NAN))$""", re.X),
-    list("-+0123456789."))
+class _Dumper(yaml.SafeDumper):
+    """The writer matching ``_Loader``: a string that ``_Loader`` would read as a float
+    (a config named '1e5') is quoted, so to_yaml text always reads back the same."""
+
+
+for _cls in (_Loader, _Dumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                       |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                       |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                       |[-+]?\.(?:inf|Inf|INF)
+                       |\.(?:nan|NaN|NAN))$""", re.X),
+        list("-+0123456789."))
 
 
 def _load_yaml(stream):
@@ -414,7 +423,7 @@ def parse_overrides(args):
 
 def to_yaml(cfg):
     """The whole config as YAML text (stored inside checkpoints)."""
-    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+    return yaml.dump(cfg.to_dict(), Dumper=_Dumper, sort_keys=False)
 
 
 def config_from_text(text, overrides=(), source="<checkpoint>"):
