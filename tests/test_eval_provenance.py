@@ -91,8 +91,8 @@ def test_other_hyperparameters_refused_overwrite_equals_fresh_run(default_run, d
 
     proc = run_script("eval.py", *common(data, shared, tmp_path / "other.json", *OTHER_HP))
     assert_one_line_error(proc, os.path.join(str(shared), "VOTSYN", NAME),
-                          "track.penalty_k 0.16, this run has 0.9", "--tracker_name", "--overwrite",
-                          prefix="eval.py: ")
+                          "was made with another config: track.penalty_k 0.16 (this run 0.9), "
+                          "track.lr 0.3 (this run 0.9)", "--tracker_name", "--overwrite", prefix="eval.py: ")
     assert not (tmp_path / "other.json").exists()
     assert {s: os.stat(result_file(shared, s)).st_mtime_ns for s in SEQS} == mtimes   # nothing ran
 
@@ -207,7 +207,8 @@ def test_killed_run_is_not_credited_to_other_settings_and_resumes_with_the_same(
 
     # other hyperparameters into the same folder: refused before anything runs
     proc = run_script("eval.py", *common(data, results, tmp_path / "other.json", *OTHER_HP))
-    assert_one_line_error(proc, "track.penalty_k 0.16, this run has 0.9", "--overwrite", prefix="eval.py: ")
+    assert_one_line_error(proc, "track.penalty_k 0.16 (this run 0.9), track.lr 0.3 (this run 0.9)",
+                          "--overwrite", prefix="eval.py: ")
     assert not (tmp_path / "other.json").exists()
     assert [s for s in SEQS if os.path.exists(result_file(results, s))] == done
 

@@ -348,6 +348,6 @@ def eval_record(kind, dataset, tracker_name, scores, fps, extra):
             "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-__all__ = ["MAIN_METRIC", "REPORTED_METRICS", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos", "run_vos_dataset",
-           "run_dataset", "recorded_fps", "score", "format_table", "write_plots", "summarise", "eval_record",
+__all__ = ["MAIN_METRIC", "REPORTED_METRICS", "PROTOCOL_NAMES", "protocol_of", "produces_masks", "run_vos",
+           "run_vos_dataset", "run_dataset", "recorded_fps", "score", "format_table", "write_plots", "summarise", "eval_record",
            "write_json", "software_versions", "dataset_notes"]

@@ -236,12 +236,15 @@ def _model_difference(old, new):
     return None
 
 
-def _config_difference(old, new):
+def _config_difference(old, new, most=4):
     a, b = _flatten(old), _flatten(new)
-    for key in list(b) + [k for k in a if k not in b]:
-        if a.get(key, "<unset>") != b.get(key, "<unset>"):
-            return f"with {key} {json.dumps(a.get(key, '<unset>'))}, this run has {json.dumps(b.get(key, '<unset>'))}"
-    return None
+    keys = [k for k in list(b) + [k for k in a if k not in b] if a.get(k, "<unset>") != b.get(k, "<unset>")]
+    if not keys:
+        return None
+    shown = [f"{k} {json.dumps(a.get(k, '<unset>'))} (this run {json.dumps(b.get(k, '<unset>'))})"
+             for k in keys[:most]]
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    return f"with another config: {', '.join(shown)}{more}"
 
 
 def check_resume(folder, stored, new):
