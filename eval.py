@@ -177,6 +177,7 @@ def evaluate_run(args, run, overrides, dataset, protocol, results_dir):
     run.release()
     if run.warning:
         print(run.warning, file=sys.stderr)
+    ensure_output_dir(args.results_dir, "--results_dir")      # created only once every check passed
     if args.overwrite:
         manifest.remove_results(run.folder)
     manifest.write_manifest(run.folder, manifest.merged(run.stored, run.new))
@@ -259,7 +260,6 @@ def main(argv=None):
                 sources = [(args.ckpt, args.tracker_name)]
             else:
                 raise ValueError("give --ckpt (or --ckpt_file), --ckpt_dir or --score_only")
-            ensure_output_dir(args.results_dir, "--results_dir")
             from src.device import setup_context
             setup_context(args.device_target, args.device_id)
             # every model loaded and every results folder checked before the first sequence runs
