@@ -226,6 +226,18 @@ def test_train_resume_in_a_folder_of_another_width(data, tmp_path):
     assert sorted(os.listdir(out)) == ["quickstart_siamrpn_epoch001.ckpt", "train_rank0.log"]
 
 
+@pytest.mark.parametrize("flag, cause", [
+    ("--train.init_from", "train.init_from was trained with another network config (model.*); "
+                          "its config has model.width_mult 0.25, this one 0.125"),
+    ("--pretrained", "train.pretrained is a backbone of another width or architecture"),
+])
+def test_initial_weights_of_another_width(data, tmp_path, flag, cause):
+    out = tmp_path / "out"
+    proc = train(data, out, flag, FIXTURE_CKPT)
+    assert_one_line_error(proc, f"checkpoint {FIXTURE_CKPT}", *MISFIT, cause, prefix="train.py: ")
+    assert_nothing_written(out)
+
+
 def test_train_in_a_folder_of_another_config_is_refused(data, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -101,7 +101,8 @@ def config_differences(params, cfg, prefixes=("",)):
 def check_fits(parameters, params, path, cfg, cause):
     """ValueError (one line) naming the first of ``parameters`` (a network's or an
     optimiser's) that the checkpoint ``params`` lacks or holds in another shape,
-    both shapes and ``cause``, the likely reason and what to do."""
+    both shapes and ``cause``, the likely reason and what to do (``cfg``: the
+    config the network was built from, None when unknown)."""
     for p in parameters:
         value = params.get(p.name)
         if value is None:
@@ -110,11 +111,12 @@ def check_fits(parameters, params, path, cfg, cause):
             problem = f"{p.name} is {tuple(value.shape)} in the checkpoint, {tuple(p.shape)} in the network"
         else:
             continue
-        differ = config_differences(params, cfg, ("model.", "train.exemplar_size", "train.search_size"))
+        differ = config_differences(params, cfg, ("model.",)) if cfg is not None else []
         if differ:
             key, theirs, ours = differ[0]
             cause += f"; its config has {key} {theirs!r}, this one {ours!r}"
-        raise ValueError(f"checkpoint {path} does not fit config '{cfg.name}': {problem}: {cause}")
+        target = f"config '{cfg.name}'" if cfg is not None else "the network"
+        raise ValueError(f"checkpoint {path} does not fit {target}: {problem}: {cause}")
 
 
 def load_fitting(parameters, params, path, cfg, cause):

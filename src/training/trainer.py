@@ -37,8 +37,8 @@ from ..distributed.collectives import parameters_from_rank0, value_from_rank0
 from ..models import build_model
 from ..utils import ensure_output_dir
 from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor, UnreadableImagesMonitor
-from .checkpoint import (checkpoint_epoch, config_differences, epoch_checkpoints, load_checkpoint_checked,
-                         load_fitting, newest_valid_checkpoint, save_checkpoint_atomic)
+from .checkpoint import (check_fits, checkpoint_epoch, config_differences, epoch_checkpoints,
+                         load_checkpoint_checked, load_fitting, newest_valid_checkpoint, save_checkpoint_atomic)
 from .loss import SiamMaskPredictor, build_loss_cell
 from .lr_schedule import epoch_lrs, lr_scale, step_lrs
 from .train_step import build_train_step, cast_network
@@ -86,11 +86,13 @@ def set_train_mode(net, frozen, training=True, modules=()):
         get_cell(net, name).set_train(False)
 
 
-def load_pretrained_backbone(net, path):
+def load_pretrained_backbone(net, path, cfg=None):
     """Load a backbone checkpoint (names with or without the 'backbone.' prefix)."""
     params = load_checkpoint_checked(path)
     params = {(k if k.startswith("backbone.") else f"backbone.{k}"): v for k, v in params.items()}
     params = {k: v for k, v in params.items() if k.startswith("backbone.")}
+    check_fits([p for p in net.get_parameters() if p.name in params], params, path, cfg,
+               "train.pretrained is a backbone of another width or architecture")
     not_loaded, _ = ms.load_param_into_net(net, params, strict_load=False)
     own = [p.name for p in net.backbone.get_parameters()]
     missing = [n for n in own if n not in params]
@@ -101,7 +103,7 @@ def load_pretrained_backbone(net, path):
     return not_loaded
 
 
-def load_initial_weights(net, path):
+def load_initial_weights(net, path, cfg=None):
     """Load a whole-network checkpoint (e.g. SiamMask's base stage before the sharp
     stage); the network's parameters it lacks keep their values. Returns their names."""
     params = load_checkpoint_checked(path)
@@ -110,6 +112,8 @@ def load_initial_weights(net, path):
     matched = {k: v for k, v in params.items() if k in own_names}
     if not matched:
         raise ValueError(f"train.init_from: checkpoint {path} holds none of the network's parameters")
+    check_fits([p for p in net.get_parameters() if p.name in matched], params, path, cfg,
+               "train.init_from was trained with another network config (model.*)")
     ms.load_param_into_net(net, matched, strict_load=False)
     missing = [n for n in own if n not in matched]
     prefixes = sorted({n.split(".")[0] for n in missing})
@@ -272,9 +276,9 @@ class Trainer:
                                "; ".join(f"{k} {a!r} -> {b!r}" for k, a, b in changed[:8]))
         elif start_epoch == 0:
             if cfg.train.pretrained:
-                load_pretrained_backbone(net, cfg.train.pretrained)
+                load_pretrained_backbone(net, cfg.train.pretrained, cfg)
             if cfg.train.init_from:
-                load_initial_weights(net, cfg.train.init_from)
+                load_initial_weights(net, cfg.train.init_from, cfg)
             elif self.is_mask and cfg.model.refine:
                 logger.warning("SiamMask sharp stage without train.init_from: the refine module is trained "
                                "on a base network that was never trained")
