@@ -135,7 +135,7 @@ def check_eao_range(args, protocol, dataset):
 class Run:
     """One model to evaluate: its source (checkpoint or export), result folder and provenance."""
 
-    def __init__(self, args, source, tracker_name, overrides, dataset, protocol, results_dir):
+    def __init__(self, args, source, tracker_name, overrides, dataset, dataset_id, protocol, results_dir):
         from src.config import Config
         from src.evaluation import manifest
         self.source, self.loaded = source, None
@@ -150,13 +150,12 @@ class Run:
         self.name = check_tracker_name(tracker_name or cfg.name)
         self.folder = os.path.join(results_dir, self.name)
         self.new = manifest.build_manifest(self.name, manifest.model_identity(args.backend, source),
-                                           Config.to_dict(cfg), manifest.dataset_identity(dataset))
+                                           Config.to_dict(cfg), dataset_id)
         self.stored = None if args.overwrite else manifest.read_manifest(self.folder)
         if args.overwrite:
             self.reuse, self.warning = set(), None
         else:
             self.reuse, self.warning = manifest.check_resume(self.folder, self.stored, self.new)
-        self.cfg, self.extra = cfg, extra
         self.loaded = (cfg, backend, extra)
 
     def load(self, args, overrides):
@@ -263,9 +262,10 @@ def main(argv=None):
             from src.device import setup_context
             setup_context(args.device_target, args.device_id)
             # every model loaded and every results folder checked before the first sequence runs
-            runs = []
+            from src.evaluation.manifest import dataset_identity
+            dataset_id, runs = dataset_identity(dataset), []
             for source, name in sources:
-                runs.append(Run(args, source, name, overrides, dataset, protocol, results_dir))
+                runs.append(Run(args, source, name, overrides, dataset, dataset_id, protocol, results_dir))
                 if len(sources) > 1:
                     runs[-1].release()         # a sweep loads each checkpoint again when its turn comes
             scores, records = {}, {}
