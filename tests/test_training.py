@@ -150,6 +150,18 @@ def test_train_then_resume_matches_uninterrupted_run(tiny_data, tmp_path, capfd)
         np.testing.assert_array_equal(again[name], value)
 
 
+def test_resume_at_the_unfreeze_epoch_matches_uninterrupted_run(tiny_data, tmp_path):
+    """pysot builds a new optimiser when layers unfreeze; a run resumed at that epoch
+    starts it afresh too (the saved momentum belongs to the previous phase's parameters)."""
+    phased = {"train.frozen_layers": ["layer1", "layer2"], "train.unfreeze_layers": ["layer2"],
+              "train.unfreeze_epoch": 1}
+    straight = _weights(Trainer(replace(_train_cfg(2), **phased), tiny_data, str(tmp_path / "a")).run())
+    Trainer(replace(_train_cfg(1), **phased), tiny_data, str(tmp_path / "b")).run()
+    resumed = _weights(Trainer(replace(_train_cfg(2), **phased), tiny_data, str(tmp_path / "b")).run())
+    for name, value in straight.items():
+        np.testing.assert_allclose(resumed[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_train_cli_reports_missing_data_path(tmp_path):
     import subprocess
     import sys
