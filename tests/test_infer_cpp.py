@@ -295,13 +295,14 @@ def test_diverged_network_stays_put_like_python(siamrpn_runs, cpp_build, tmp_pat
     desc = json.loads((export / "quickstart_siamrpn.json").read_text())
     folder = tmp_path / "diverged"
     folder.mkdir()
-    (folder / "quickstart_siamrpn.json").write_text(json.dumps(desc))
     for name, graph in desc["graphs"].items():
         values = {io["name"]: np.zeros(io["shape"]) for io in graph["outputs"]}
         if name == "search":
             loc = values["loc"]
             loc[:, loc.shape[1] // 2:] = 1e4           # channels [dw, dh] of every anchor
         _constant_graph(str(folder / graph["file"]), graph, values)
+        graph["bytes"] = (folder / graph["file"]).stat().st_size    # the description of these graphs
+    (folder / "quickstart_siamrpn.json").write_text(json.dumps(desc))
     proc = _run([str(cpp_build / "main"), f"--model_path={folder}",
                  f"--manifest={siamrpn_runs['root'] / 'cpp' / 'manifest_VOTSYN.json'}",
                  f"--results_dir={tmp_path / 'cpp' / 'results'}"])
@@ -363,8 +364,29 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
     (tmp_path / "short.json").write_text(json.dumps(short))
     good_manifest = str(root / "cpp" / "manifest_VOTSYN.json")
 
+    def truncated(name, recorded_size):
+        """The export with its search graph cut short (an interrupted copy); with or without the
+        sizes export_mindir.py records in the JSON."""
+        folder = tmp_path / name
+        folder.mkdir()
+        d = json.loads(json.dumps(desc))
+        for g in d["graphs"].values():
+            data = (export / g["file"]).read_bytes()
+            (folder / g["file"]).write_bytes(data[: len(data) // 2] if g is d["graphs"]["search"] else data)
+            if not recorded_size:
+                del g["bytes"]
+        (folder / "model.json").write_text(json.dumps(d))
+        return folder / "model.json", folder / d["graphs"]["search"]["file"]
+
+    cut, cut_graph = truncated("truncated", True)
+    size = (export / desc["graphs"]["search"]["file"]).stat().st_size
+    old_cut, old_cut_graph = truncated("truncated_unsized", False)
     m = variant("no_penalty", no_penalty)
     cases = [
+        ([f"--model_path={cut}", f"--manifest={good_manifest}"],
+         f"{cut_graph}: {size // 2} bytes, the export wrote {size} ({cut}): truncated or replaced"),
+        ([f"--model_path={old_cut}", f"--manifest={good_manifest}"],
+         f"{old_cut_graph}: OpenVINO cannot read this search graph: "),
         ([f"--model_path={m}", f"--manifest={good_manifest}"], f"{m}: missing key 'track.penalty_k'"),
         ([f"--model_path={variant('nofiles', lambda d: None, files=False)}", f"--manifest={good_manifest}"],
          "template graph file quickstart_siamrpn_template.onnx is missing"),
