@@ -4,7 +4,8 @@
         [--golden_dir DIR] [--steps N] [--batch_size N] [--budget_s S] [--output_dir DIR]
 
 Stages, each in its own process (a stage that crashes, hangs or fails on the device is one
-row of the table, and the others still run), in this order until --budget_s is spent:
+row of the table, and the others still run), in this order until --budget_s is spent, each
+for at most STAGE_TIMEOUT_S:
 
 1. environment: the device, MindSpore, and one convolution on it;
 2. parity: converted golden weights (../shared/golden, or --golden_dir) against the PyTorch
@@ -12,11 +13,13 @@ row of the table, and the others still run), in this order until --budget_s is s
    tests/test_siammask_parity.py. On a GPU twice: convolutions in plain float32 (TF32 off)
    against FP32_TOL, and with MindSpore's GPU default (TF32 convolutions) against TF32_TOL;
 3. training throughput: src.training.throughput.measure (train.py's step and loader) for
-   SiamRPN AlexNet-dw and SiamMask base at batch 32, O0 and O2, on synthetic crop511 data;
+   SiamRPN AlexNet-dw at batch 32, O0 and O2, on synthetic crop511 data;
 4. train.py for a few steps at O2 with --export_after_train MINDIR: the MINDIR written from
    that checkpoint on the device, loaded back and run there, against the Cell on the same inputs;
-5. tracking fps of the Cell (benchmarks/track_speed.py time_tracker) on --data_dir (the VOT bag
-   sequence: ../shared/golden/data/bag) or, without it, on a synthetic sequence.
+5. tracking fps of the Cell (benchmarks/track_speed.py time_tracker; SiamRPN AlexNet-dw and
+   SiamMask sharp, random weights) on --data_dir (the VOT bag sequence:
+   ../shared/golden/data/bag) or, without it, on a synthetic sequence;
+6. training throughput of SiamMask base (ResNet-50) at batch 32, O0 and O2.
 
 It prints one summary table (also written to OUTPUT_DIR/summary.md and summary.json). Exit
 status 0 when every stage that ran passed, 1 otherwise, 2 for a usage error. ``--quick``
@@ -46,6 +49,7 @@ FP32_TOL = 1e-4
 # wrong kernel (wrong padding or layout gives errors of order 1).
 TF32_TOL = 1e-2
 
+STAGE_TIMEOUT_S = 150          # one stage that hangs (a kernel JIT-compiling for minutes) leaves time for the rest
 TRAIN_CONFIGS = ("configs/siamrpn_alex_dw.yaml", "configs/siammask_base.yaml")
 TRACK_CONFIGS = ("configs/siamrpn_alex_dw.yaml", "configs/siammask_sharp.yaml")
 QUICK_CONFIG = "configs/quickstart_siamrpn.yaml"
@@ -105,10 +109,10 @@ def _nvidia_smi():
 
 
 def stage_parity(p):
-    import mindspore as ms
     _setup(p["device_target"])
-    if p["device_target"] == "GPU":
-        ms.device_context.gpu.op_precision.conv_allow_tf32(p["tf32"])
+    if p["device_target"] == "GPU":       # before any network is built
+        from mindspore.device_context.gpu import op_precision
+        op_precision.conv_allow_tf32(p["tf32"])
     tol = TF32_TOL if p["tf32"] else FP32_TOL
     golden = p["golden_dir"]
     tmp = tempfile.mkdtemp(prefix="gpu_check_parity_")
@@ -344,17 +348,21 @@ def plan(args):
         for tf32 in ((False, True) if gpu else (False,)):
             stages.append(("parity", "TF32 convolutions" if tf32 else "float32", {**base, "tf32": tf32,
                                                                                   "golden_dir": args.golden_dir}))
-    configs = [QUICK_CONFIG] if args.quick else list(TRAIN_CONFIGS)
     amps = ("O0", "O2") if gpu else ("O0",)         # CPU trains in float32 only (src/device.py)
-    for config in configs:
-        for amp in amps:
-            stages.append(("train", f"{os.path.basename(config)[:-5]} {amp}, batch {args.batch_size}, "
-                                    f"{args.steps} steps", {**base, "config": config, "amp_level": amp,
-                                                            "steps": args.steps}))
+
+    def train(config):
+        return [("train", f"{os.path.basename(config)[:-5]} {amp}, batch {args.batch_size}, {args.steps} steps",
+                 {**base, "config": config, "amp_level": amp, "steps": args.steps}) for amp in amps]
+
+    # SiamRPN training, the export and tracking come before SiamMask training (the slowest stage),
+    # so that a short budget still covers every kind of check
+    stages += train(QUICK_CONFIG if args.quick else TRAIN_CONFIGS[0])
     stages.append(("trainpy", f"train.py {'O2' if gpu else 'O0'} -> MINDIR export",
                    {**base, "amp_level": "O2" if gpu else "O0"}))
     stages.append(("track", "Cell", {**base, "frames_dir": args.frames_dir, "frames": args.frames,
                                      "frames_label": args.frames_label}))
+    if not args.quick:
+        stages += train(TRAIN_CONFIGS[1])
     return stages
 
 
@@ -377,7 +385,7 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=None, help="timed training steps (default 200; --quick 2)")
     p.add_argument("--batch_size", type=int, default=None, help="training batch (default 32; --quick 2)")
     p.add_argument("--frames", type=int, default=None, help="frames to track (default 60; --quick 8)")
-    p.add_argument("--num_workers", type=int, default=None, help="loader workers (default 4; --quick 1)")
+    p.add_argument("--num_workers", type=int, default=None, help="loader workers (default min(8, cores); --quick 1)")
     p.add_argument("--budget_s", type=float, default=480, help="stop starting stages after this (default 480)")
     p.add_argument("--output_dir", default=None, help="logs, data and summary (default: a temporary folder)")
     p.add_argument("--_stage", help=argparse.SUPPRESS)
@@ -388,7 +396,7 @@ def parse_args(argv=None):
         return args
     quick = args.quick
     defaults = {"steps": 2 if quick else 200, "batch_size": 2 if quick else 32, "frames": 8 if quick else 60,
-                "num_workers": 1 if quick else 4}
+                "num_workers": 1 if quick else min(8, os.cpu_count() or 1)}
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -442,7 +450,8 @@ def main(argv=None):
             rows.append((stage, label, {"ok": False, "skipped": f"time budget (--budget_s {args.budget_s:g}) spent"},
                          0.0))
             continue
-        result, seconds = _run_stage(stage, {**params, "label": f"{i:02d}"}, left, os.path.join(args.output_dir, "logs"))
+        result, seconds = _run_stage(stage, {**params, "label": f"{i:02d}"}, min(left, STAGE_TIMEOUT_S),
+                                     os.path.join(args.output_dir, "logs"))
         rows.append((stage, label, result, seconds))
         print(f"gpu_check: {stage} {label}: {'ok' if result.get('ok') else 'FAILED'} ({seconds:.0f} s)", flush=True)
         if stage == "environment" and not result.get("ok"):

@@ -61,6 +61,25 @@ def test_usage_errors_and_refusals_are_one_line(tmp_path):
     assert not out.exists()
 
 
+def test_gpu_plan_covers_every_check():
+    """What a GPU run would do, planned here: parity twice (float32 and TF32), both networks at O0 and
+    O2 at batch 32, the train.py export and tracking, SiamMask training last."""
+    from benchmarks import gpu_check
+    args = gpu_check.parse_args(["--device_target", "GPU", "--golden_dir", ROOT])
+    args.synthetic_dir, args.frames_dir, args.frames_label = "data", "frames", "bag"
+    assert (args.steps, args.batch_size, args.frames, args.budget_s) == (200, 32, 60, 480)
+    plan = [(stage, label) for stage, label, _ in gpu_check.plan(args)]
+    assert plan == [("environment", ""), ("parity", "float32"), ("parity", "TF32 convolutions"),
+                    ("train", "siamrpn_alex_dw O0, batch 32, 200 steps"),
+                    ("train", "siamrpn_alex_dw O2, batch 32, 200 steps"),
+                    ("trainpy", "train.py O2 -> MINDIR export"), ("track", "Cell"),
+                    ("train", "siammask_base O0, batch 32, 200 steps"),
+                    ("train", "siammask_base O2, batch 32, 200 steps")]
+    params = {label: p for _, label, p in gpu_check.plan(args)}
+    assert params["TF32 convolutions"]["tf32"] is True and params["float32"]["tf32"] is False
+    assert params["siammask_base O2, batch 32, 200 steps"]["amp_level"] == "O2"
+
+
 def test_failing_or_hanging_stage_is_one_row(tmp_path):
     from benchmarks import gpu_check
     params = {"device_target": "CPU", "quick": True, "golden_dir": str(tmp_path), "tf32": False}
