@@ -302,7 +302,7 @@ def create_train_dataset(cfg, data_path, epoch_pairs=None, rank=0, group_size=1,
     dataset = _generator(cfg, _ReportingSource(source), workers, sampler=sampler, extra_columns=REPORT_COLUMNS)
     # a function closing over the counter: MindSpore deep-copies the pipeline for each iterator
     dataset = dataset.map(lambda index, names: counter.record(index, names), input_columns=REPORT_COLUMNS,
-                          output_columns=REPORT_COLUMNS)
+                          output_columns=REPORT_COLUMNS, num_parallel_workers=1)
     dataset = dataset.project(columns(cfg))
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if num_batches is not None:
