@@ -348,7 +348,8 @@ def test_run_write_and_score_multi_object(tmp_path):
     dataset = load_dataset("DAVIS2017", str(_write_davis(tmp_path / "D17", {"two": (frames, labels)})))
     video = dataset["two"]
     out = tmp_path / "results"
-    fps = run_vos_dataset(lambda: _OracleTracker(video), dataset, str(out), "oracle")
+    fps, counts = run_vos_dataset(lambda: _OracleTracker(video), dataset, str(out), "oracle")
+    assert counts == {"run": 1, "resumed": 0}
     seq_dir = out / "oracle" / "two"
     assert sorted(os.listdir(seq_dir)) == [f"{t:05d}.png" for t in range(6)] + ["two_time.txt"]
     with Image.open(seq_dir / "00003.png") as im:

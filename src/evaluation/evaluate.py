@@ -110,7 +110,7 @@ def run_vos(make_tracker, video):
     return labels, times
 
 
-def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name, reuse):
+def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name, reuse=()):
     """``run_dataset`` for VOS: mask PNGs per sequence folder, each folder written as a whole."""
     fps, counts = {}, {"run": 0, "resumed": 0}
     bar = _progress(dataset, f"{tracker_name} on {dataset.name}", len(dataset))
@@ -131,12 +131,12 @@ def run_vos_dataset(make_tracker, dataset, results_dir, tracker_name, reuse):
     return fps, counts
 
 
-def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name, reuse):
+def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name, reuse=()):
     """Run every sequence that has no reusable finished result; returns ({seq: fps}, {run, resumed}).
 
     ``reuse``: names of the sequences whose complete result files may be kept
     (``manifest.check_resume`` decides: same model, config and data); every
-    other sequence is run and its files replaced. Results are written once per
+    other sequence is run and its files replaced (by default, all of them). Results are written once per
     sequence, atomically, result file last after its time file, so a killed
     run resumes at the first unfinished sequence and a complete-looking file
     is always complete.
