@@ -119,7 +119,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(otb, tmp_path):
         (["--video", str(frames)], "give --ckpt"),
         (["--backend", "onnx", "--video", str(frames)], "--backend onnx runs exported graphs: give --model_dir"),
         (["--ckpt", QUICKSTART_CKPT, "--video", str(broken), "--init_box", "10,10,20,20"],
-         f"unreadable image {broken / '00000002.jpg'} (frame 2)"),
+         f"{broken / '00000002.jpg'}: not a decodable image (frame 2)"),     # src/image_io.py's words
     ]
     for args, message in cases:
         proc = run_demo(*args, "--output_dir", str(tmp_path / "out"))

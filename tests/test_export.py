@@ -174,23 +174,24 @@ def vot_data(tmp_path_factory):
     return root
 
 
-def _vot_record(vot_data, tag, *args):
+def _record(vot_data, tag, dataset, *args):
     out = vot_data / tag
-    proc = _run("eval.py", *args, "--dataset_path", str(vot_data / "data" / "test" / "VOTSYN"),
-                "--dataset_name", "VOTSYN", "--eao_range", "5", "30", "--results_dir", str(out / "results"),
+    vot = ["--eao_range", "5", "30"] if dataset == "VOTSYN" else []
+    proc = _run("eval.py", *args, "--dataset_path", str(vot_data / "data" / "test" / dataset),
+                "--dataset_name", dataset, *vot, "--results_dir", str(out / "results"),
                 "--filename", str(out / "eval.json"), "--plots", "false", "--tracker_name", "t")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((out / "eval.json").read_text())
 
 
-def _records_on_three_backends(vot_data, tag, ckpt):
-    records = {"mindspore": _vot_record(vot_data, f"{tag}_ms", "--ckpt", ckpt)}
+def _records_on_three_backends(vot_data, tag, ckpt, dataset="VOTSYN"):
+    records = {"mindspore": _record(vot_data, f"{tag}_ms", dataset, "--ckpt", ckpt)}
     for fmt in ("MINDIR", "ONNX"):
         export_dir = str(vot_data / f"{tag}_{fmt}")
         proc = _run("export_mindir.py", "--ckpt", ckpt, "--file_format", fmt, "--output_dir", export_dir)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        records[fmt.lower()] = _vot_record(vot_data, f"{tag}_{fmt}", "--backend", fmt.lower(),
-                                           "--model_dir", export_dir)
+        records[fmt.lower()] = _record(vot_data, f"{tag}_{fmt}", dataset, "--backend", fmt.lower(),
+                                       "--model_dir", export_dir)
     assert records["onnx"]["backend"] == "onnx" and records["mindir"]["exported_model"]
     return records
 
@@ -203,8 +204,16 @@ def _assert_same_vot_results(records):
             assert v["num_failures"] == ref["per_video"][seq]["num_failures"], (name, seq)
         for key in ("accuracy", "robustness", "eao"):
             got, want = rec["all_videos"][key], ref["all_videos"][key]
-            # accuracy is None when every frame lies in a post-(re)initialisation burn-in
-            assert (got is None and want is None) or abs(got - want) <= 1e-3, (name, key, got, want)
+            assert abs(got - want) <= 1e-3, (name, key, got, want)
+
+
+def _assert_same_ope_results(records):
+    ref = records["mindspore"]
+    for name, rec in records.items():
+        assert rec["per_video"].keys() == ref["per_video"].keys()
+        for key in ("success_auc", "precision", "norm_precision"):
+            got, want = rec["all_videos"][key], ref["all_videos"][key]
+            assert abs(got - want) <= 1e-3, (name, key, got, want)
 
 
 def test_siamrpn_backends_give_the_same_vot_results(vot_data):
@@ -223,9 +232,11 @@ def test_siammask_backends_give_the_same_results(golden_dir, vot_data, tmp_path)
     from src.tracker import build_tracker
     ckpt = str(vot_data / "siammask.ckpt")
     convert("siammask_sharp", os.path.join(golden_dir, "siammask_sharp/model.pth.xz"), ckpt)
-    _assert_same_vot_results(_records_on_three_backends(vot_data, "sm", ckpt))
-    # the golden weights are random, so on VOT they fail often; one pass over the real
-    # bag frames compares every polygon and mask of the three back-ends as well
+    # the golden weights are random: on VOT they fail right after every initialisation, which
+    # leaves no frame outside the burn-in to measure accuracy on (eval.py refuses to report it),
+    # so the back-ends are compared on the one-pass protocol; one pass over the real bag frames
+    # compares every polygon and mask of the three back-ends as well
+    _assert_same_ope_results(_records_on_three_backends(vot_data, "sm", ckpt, "OTBSYN"))
     from src.tracker.backends import MindSporeBackend
     from src.training.checkpoint import load_model_checkpoint
     cfg, net = load_model_checkpoint(ckpt)
