@@ -228,3 +228,31 @@ def test_geometry_conversions():
     assert init_rect_from_region([0, 0, 10, 0, 10, 20, 0, 20]) == [0, 0, 11, 21]
     assert poly_to_minmax_rect(diamond) == [0, 0, 20, 20]
     assert poly_to_aabb_same_area([5, 6, 10, 20]) == (10, 16, 10, 20)
+
+
+
+def test_same_area_box_is_pysots_within_an_ulp():
+    """poly_to_aabb_same_area computes pysot's get_axis_aligned_bbox with scalar operations (no BLAS, so
+    the same bits on every CPU): the centre is np.mean's exactly, the size within a few ULPs of the
+    np.linalg.norm version (whose dot product may or may not use a fused multiply-add)."""
+    from hypothesis import given, settings, strategies as st
+
+    coord = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(coord, min_size=8, max_size=8))
+    def check(poly):
+        r = np.asarray(poly, np.float64)
+        xs, ys = r[0::2], r[1::2]
+        a2 = (xs.max() - xs.min()) * (ys.max() - ys.min())
+        a1 = np.linalg.norm(r[0:2] - r[2:4]) * np.linalg.norm(r[2:4] - r[4:6])
+        if not a2 > 1e-6 or not a1 > 1e-6:
+            return                      # degenerate: NaN / inf sizes on both sides, nothing to compare
+        s = np.sqrt(a1 / a2)
+        want = (np.mean(xs), np.mean(ys), s * (xs.max() - xs.min()) + 1, s * (ys.max() - ys.min()) + 1)
+        got = poly_to_aabb_same_area(poly)
+        assert got[:2] == want[:2]
+        for g, w in zip(got[2:], want[2:]):
+            assert abs(g - w) <= 8 * np.finfo(float).eps * abs(w), (poly, g, w)
+
+    check()
