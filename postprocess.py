@@ -35,7 +35,51 @@ def parse_args(argv=None):
                    help="EAO sequence-length interval (known for VOT2016-2019)")
     p.add_argument("--filename", default="eval.json", help="where to write the evaluation record")
     p.add_argument("--plots", type=str2bool, default=True, help="write the EAO plot beside --filename")
+    p.add_argument("--check_provenance", action="store_true",
+                   help="before the application runs: refuse (one line) when the tracker's results folder holds "
+                        "results of another export, config or dataset (the application resumes finished "
+                        "sequences), else write its manifest, as eval.py does; then stop")
+    p.add_argument("--overwrite", action="store_true", help="with --check_provenance: remove such results first")
     return p.parse_args(argv)
+
+
+def _manifests(args, cfg, dataset, folder):
+    """(this run's manifest, the stored one or None): what eval.py records (src/evaluation/manifest.py)."""
+    from src.evaluation import manifest
+    new = manifest.build_manifest(os.path.basename(folder), manifest.model_identity(args.backend, args.model_path),
+                                  Config.to_dict(cfg), manifest.dataset_identity(dataset))
+    return new, manifest.read_manifest(folder)
+
+
+def _counts(dataset, folder):
+    """{run, resumed} as eval.py records them: --check_provenance writes the manifest right before the
+    application starts, so a result file older than it was resumed (the application skips finished
+    sequences), a newer one was run. None without a manifest (postprocess.py run on its own)."""
+    from src.evaluation import manifest
+    from src.evaluation.results import vot_result_path
+    path = manifest.manifest_path(folder)
+    if not os.path.isfile(path):
+        return None
+    start = os.stat(path).st_mtime_ns
+    counts = {"run": 0, "resumed": 0}
+    for video in dataset:
+        result = vot_result_path(os.path.dirname(folder), os.path.basename(folder), video.name)
+        counts["resumed" if os.path.isfile(result) and os.stat(result).st_mtime_ns < start else "run"] += 1
+    return counts
+
+
+def check_provenance(args, cfg, dataset, folder):
+    from src.evaluation import manifest
+    new, stored = _manifests(args, cfg, dataset, folder)
+    if args.overwrite:
+        manifest.remove_results(folder)
+        stored = None
+    _, warning = manifest.check_resume(folder, stored, new)
+    if warning:
+        print(warning, file=sys.stderr)
+    os.makedirs(folder, exist_ok=True)
+    manifest.write_manifest(folder, manifest.merged(stored, new))
+    print(f"provenance: {folder} is this run's ({manifest.MANIFEST_NAME} written)")
 
 
 def main(argv=None):
@@ -49,12 +93,21 @@ def main(argv=None):
             raise ValueError(f"{args.dataset_name}: the C++ application runs the VOT supervised protocol only")
         dataset = load_dataset(args.dataset_name, args.dataset_path)
         results_dir = os.path.join(args.results_dir, args.dataset_name)
+        folder = os.path.join(results_dir, name)
+        if args.check_provenance:
+            return check_provenance(args, cfg, dataset, folder)
+        new, stored = _manifests(args, cfg, dataset, folder)
+        if stored is not None:          # results of another export are never credited to this one
+            from src.evaluation import manifest
+            manifest.check_resume(folder, stored, new)
         scores = evaluate.score(dataset, kind, results_dir, [name], args.eao_range)
         fps = evaluate.recorded_fps(dataset, kind, results_dir, name)
         extra = {"exported_model": os.path.abspath(args.model_path), "backend": args.backend,
                  "config": cfg.name, "model": Config.to_dict(cfg)["model"],
                  "hyperparameters": Config.to_dict(cfg)["track"],
-                 "results_dir": os.path.abspath(os.path.join(results_dir, name))}
+                 "results_dir": os.path.abspath(folder)}
+        from src.evaluation import manifest
+        extra.update(manifest.record_fields(new, folder, stored, _counts(dataset, folder)))
         record = evaluate.eval_record(kind, dataset, name, scores, fps, extra)
     except (ConfigError, DatasetError, ResultsError, FileNotFoundError, ValueError) as e:
         sys.exit(f"postprocess.py: {e}")

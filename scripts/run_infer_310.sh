@@ -11,7 +11,10 @@
 #   BACKEND      cpu (default: OpenVINO on the ONNX graphs) or ascend (MindSpore C++ API on MINDIR)
 #   OUTPUT_JSON  eval.json to write (default ./eval.json); beside it: manifest_<DATASET_NAME>.json,
 #                results/<DATASET_NAME>/<tracker>/ (VOT result and time files), infer.log
-#   --eval flags passed to postprocess.py: --eao_range LOW HIGH, --plots False, --tracker_name NAME
+#   --eval flags passed to postprocess.py: --eao_range LOW HIGH, --plots False, --tracker_name NAME,
+#                --overwrite (replace results that another export, config or dataset made)
+# The results folder gets eval.py's manifest.json before the application runs: since it resumes
+# finished sequences, results of another export, config or dataset are refused in one line.
 #
 # Environment: INFER_BUILD_DIR (default ascend310_infer/out/<BACKEND>; rebuilt incrementally each run),
 # PYTHON (python3), PRECISION_MODE (main's --precision_mode: f32 (default) or bf16 for cpu, the
@@ -85,6 +88,10 @@ ARGV=("$@")
 for ((i = 0; i < ${#ARGV[@]}; i++)); do
   [ "${ARGV[i]}" = --tracker_name ] && [ $((i + 1)) -lt ${#ARGV[@]} ] && TRACKER_FLAG=(--tracker_name="${ARGV[i + 1]}")
 done
+# the application resumes finished sequences: their files must come from this export, config and data
+POST_ARGS=(--results_dir "$OUT_DIR/results" --dataset_path "$DATA_PATH" --dataset_name "$DATASET_NAME"
+  --model_path "$MODEL" --backend "ascend310_infer ($BACKEND${PRECISION_MODE:+, $PRECISION_MODE})")
+"$PYTHON" postprocess.py --check_provenance "${POST_ARGS[@]}" "$@"
 echo "== infer (log: $OUT_DIR/infer.log)"
 # ONEDNN_MAX_CPU_ISA=AVX2 is a MindSpore workaround (src/__init__.py); it would also cap
 # OpenVINO's kernels (about 2x slower on AVX-512 CPUs), so the application runs without it
@@ -93,5 +100,4 @@ env -u ONEDNN_MAX_CPU_ISA "$BUILD_DIR/main" --model_path="$MODEL" --manifest="$M
   | tee "$OUT_DIR/infer.log"
 # 5. postprocess: eval.py's scoring -> eval.json
 echo "== postprocess -> $OUTPUT_JSON"
-"$PYTHON" postprocess.py --results_dir "$OUT_DIR/results" --dataset_path "$DATA_PATH" --dataset_name "$DATASET_NAME" \
-  --model_path "$MODEL" --backend "ascend310_infer ($BACKEND${PRECISION_MODE:+, $PRECISION_MODE})" --filename "$OUTPUT_JSON" "$@"
+"$PYTHON" postprocess.py "${POST_ARGS[@]}" --filename "$OUTPUT_JSON" "$@"

@@ -211,6 +211,35 @@ def test_run_infer_310_writes_eval_py_record_and_result_files(siamrpn_runs):
     times = (seq_dir / "syn_test_0000_time.txt").read_text().splitlines()
     assert len(times) == 40 and all(re.fullmatch(r"\d+\.\d{6}", t) for t in times)
     assert (root / "cpp" / "manifest_VOTSYN.json").is_file() and "openvino-cpu" in siamrpn_runs["stdout"]
+    # eval.py's provenance: the export's graph hashes, the results folder's manifest, what ran
+    assert cpp["sequences"] == {"run": 3, "resumed": 0}
+    assert cpp["exported_graphs_sha256"] == onnx["exported_graphs_sha256"]
+    assert cpp["provenance"]["ground_truth_sha256"] == onnx["provenance"]["ground_truth_sha256"]
+
+
+def test_results_of_another_export_are_refused(siamrpn_runs, cpp_build, tmp_path):
+    """The application resumes finished sequences, so run_infer_310.sh checks the results folder's
+    manifest first: another export into the same folder stops in one line and changes nothing."""
+    export, root = siamrpn_runs["export"], siamrpn_runs["root"]
+    other = tmp_path / "other"
+    other.mkdir()
+    desc = json.loads((export / "quickstart_siamrpn.json").read_text())
+    desc["track"]["penalty_k"] = 0.3                 # other tracking hyperparameters, same graphs
+    desc["config"]["track"]["penalty_k"] = 0.3
+    for g in desc["graphs"].values():
+        os.symlink(export / g["file"], other / g["file"])
+    (other / "quickstart_siamrpn.json").write_text(json.dumps(desc))
+    result = root / "cpp" / "results" / "VOTSYN" / "quickstart_siamrpn" / "baseline" / "syn_test_0000" / \
+        "syn_test_0000_001.txt"
+    before = (result.stat().st_mtime_ns, (root / "cpp" / "eval.json").read_text())
+    proc = _run(["bash", RUN_INFER, str(other), str(siamrpn_runs["data"]), "VOTSYN", "0", "cpu",
+                 str(root / "cpp" / "eval.json"), "--eao_range", "5", "40", "--plots", "false"],
+                env={"INFER_BUILD_DIR": str(cpp_build)})
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("postprocess.py: ") and "quickstart_siamrpn was made" in last, proc.stderr[-1500:]
+    assert "use another --tracker_name, or --overwrite" in last and "== infer" not in proc.stdout
+    assert (result.stat().st_mtime_ns, (root / "cpp" / "eval.json").read_text()) == before
 
 
 def test_siamrpn_cpp_matches_python_tracker(siamrpn_runs):
