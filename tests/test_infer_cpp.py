@@ -10,6 +10,8 @@
 * SiamMask (golden weights; mask from the refine module, or from the mask head without
   it; rotated boxes) does the same on two synthetic sequences and the first 40 frames of
   the real VOT bag sequence;
+* ground truth that forms no box (NaN, zero area) where the protocol lands: the same codes
+  (re-initialisation at the next usable frame) and boxes as eval.py;
 * bad exports, manifests and flags stop with one line naming the file and the key.
 
 cmake, g++, OpenCV, gflags, nlohmann-json and OpenVINO are project requirements (.ci/run
@@ -294,6 +296,53 @@ def test_bf16_is_an_explicit_recorded_choice(siamrpn_runs, cpp_build, tmp_path):
     assert bf16["all_videos"]["accuracy"] > 0.3     # it still tracks, as the f32 run is required to
 
 
+def _unusable_gt_set(root):
+    """One synthetic VOT sequence (40 frames) whose ground truth forms no box where the protocol
+    lands on it: a NaN polygon on tracked frames 11 and 34 (a failure each: NaN overlap), then
+    unusable polygons where re-initialisation would land 5 frames later (16-18: zero area, NaN,
+    collinear; 39-40: zero area, so re-initialisation runs past the end). Returns (data, {frame: row})."""
+    synthetic_test_sets(root, seed=5, videos=1, frames=40)
+    data = root / "data" / "test" / "VOTSYN"
+    (data / "VOTSYN.json").unlink()        # groundtruth.txt is then the ground truth eval.py reads
+    gt_file = data / "syn_test_0000" / "groundtruth.txt"
+    lines = gt_file.read_text().splitlines()
+    nan, point, line = ",".join(["nan"] * 8), ",".join(["50"] * 8), "10,10,20,20,30,30,40,40"
+    edits = {11: nan, 16: point, 17: nan, 18: line, 34: nan, 39: point, 40: point}   # 1-based frames
+    for frame, row in edits.items():
+        lines[frame - 1] = row
+    gt_file.write_text("\n".join(lines) + "\n")
+    return data, edits
+
+
+def test_unusable_ground_truth_reinit_matches_python(siamrpn_runs, cpp_build, tmp_path):
+    """runner.run_supervised's rule for ground truth that forms no box (datasets.usable_regions):
+    re-initialisation moves on to the next usable frame, writing 0 for the frames passed over, and a
+    tracked frame is scored against such ground truth (a failure). preprocess.py passes the usable
+    flags (and NaN as a string: JSON has none) to the C++ app, which gives eval.py's codes and boxes."""
+    from src.evaluation.datasets import usable_regions
+    data, edits = _unusable_gt_set(tmp_path)
+    eao, export = ("5", "40"), siamrpn_runs["export"]
+    cpp, _ = _run_infer(cpp_build, export, data, "VOTSYN", tmp_path / "cpp", eao)
+    py = _eval_py(data, "VOTSYN", tmp_path / "onnx", eao, "--backend", "onnx", "--model_dir", str(export))
+    # the manifest carries the one definition of "usable" and the non-finite values as they are
+    seq = json.loads((tmp_path / "cpp" / "manifest_VOTSYN.json").read_text())["sequences"][0]
+    assert [i + 1 for i, u in enumerate(seq["usable"]) if not u] == sorted(edits)
+    assert seq["groundtruth"][10] == ["NaN"] * 8 and seq["groundtruth"][15] == [50.0] * 8
+    gt = np.loadtxt(data / "syn_test_0000" / "groundtruth.txt", delimiter=",")
+    assert list(usable_regions(gt, supervised=True)) == seq["usable"]
+    assert py["dataset_notes"]["unusable_gt_frames"] == cpp["dataset_notes"]["unusable_gt_frames"] == \
+        {"syn_test_0000": len(edits)}
+    diff = _compare(cpp, py, tmp_path / "cpp" / "results", tmp_path / "onnx" / "results")
+    assert diff < 0.01, diff
+    # the test exercised the rule: in eval.py's result file, the NaN frames 11 and 34 are failures,
+    # re-initialisation passed over the unusable frames 16-18 to frame 19 and over 39-40 to the end
+    lines = _result_lines(tmp_path / "onnx" / "results")["syn_test_0000"]
+    codes = {i + 1: x for i, x in enumerate(lines) if "," not in x}
+    assert codes == {1: "1", 11: "2", **{f: "0" for f in range(12, 19)}, 19: "1",
+                     34: "2", **{f: "0" for f in range(35, 41)}}, codes
+    assert py["per_video"]["syn_test_0000"]["num_failures"] == 2
+
+
 def _constant_graph(path, spec, values):
     """An ONNX graph with the JSON's inputs and outputs whose outputs are the given constants
     (the inputs enter as 0 * mean, so no runtime prunes them)."""
@@ -391,6 +440,16 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
     short = json.loads(json.dumps(manifest))
     short["sequences"][0]["groundtruth"][2] = [1, 2, 3]
     (tmp_path / "short.json").write_text(json.dumps(short))
+    manifest_variants = {}
+    for name, edit in {"old_version": lambda m: m.update(version=1),
+                       "no_usable": lambda m: m["sequences"][0].pop("usable"),
+                       "usable_not_bool": lambda m: m["sequences"][2]["usable"].__setitem__(4, 1),
+                       "first_unusable": lambda m: m["sequences"][1]["usable"].__setitem__(0, False),
+                       "bad_value": lambda m: m["sequences"][0]["groundtruth"][5].__setitem__(2, "nan")}.items():
+        variant_manifest = json.loads(json.dumps(manifest))
+        edit(variant_manifest)
+        manifest_variants[name] = tmp_path / f"{name}.json"
+        manifest_variants[name].write_text(json.dumps(variant_manifest))
     good_manifest = str(root / "cpp" / "manifest_VOTSYN.json")
 
     def truncated(name, recorded_size):
@@ -431,6 +490,15 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
          f"syn_test_0001: missing frame file {missing_frame} (frame 4)"),
         ([f"--model_path={export}", f"--manifest={tmp_path / 'short.json'}"],
          "sequence syn_test_0000 ground truth of frame 3 should be 8 numbers"),
+        ([f"--model_path={export}", f"--manifest={manifest_variants['old_version']}"],
+         f"{manifest_variants['old_version']}: not a version 2 siam-infer-manifest"),
+        ([f"--model_path={export}", f"--manifest={manifest_variants['no_usable']}"], "(sequences.0): missing key 'usable'"),
+        ([f"--model_path={export}", f"--manifest={manifest_variants['usable_not_bool']}"],
+         "sequence syn_test_0002 'usable' of frame 5 should be true or false"),
+        ([f"--model_path={export}", f"--manifest={manifest_variants['first_unusable']}"],
+         "sequence syn_test_0001 ground truth of frame 1 forms no box"),
+        ([f"--model_path={export}", f"--manifest={manifest_variants['bad_value']}"],
+         "sequence syn_test_0000 ground truth of frame 6 should be 8 numbers"),
         ([f"--model_path={export}", f"--manifest={tmp_path / 'none.json'}"],
          f"file not found: {tmp_path / 'none.json'}"),
         ([f"--model_path={tmp_path / 'nowhere'}", f"--manifest={good_manifest}"],

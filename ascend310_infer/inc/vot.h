@@ -3,7 +3,12 @@
  * initialise from the ground-truth polygon (geometry.init_rect_from_region),
  * track, declare a failure when the rasterised overlap with the ground truth
  * (region.vot_overlap with the image bounds) is zero, re-initialise 5 frames
- * later; the frames in between are written as 0 and not even read.
+ * later; the frames in between are written as 0 and not even read. When the
+ * ground truth of the re-initialisation frame forms no box (the manifest's
+ * `usable` flag, datasets.usable_regions computed once by preprocess.py),
+ * re-initialisation moves on to the next usable frame, writing 0 for the
+ * frames passed over; a tracked frame with such ground truth is scored
+ * against it as it is (zero or NaN overlap: a failure), as runner.py does.
  */
 #ifndef ASCEND310_INFER_INC_VOT_H_
 #define ASCEND310_INFER_INC_VOT_H_
@@ -35,7 +40,8 @@ std::array<double, 4> InitRectFromRegion(const std::vector<double> &polygon);
 struct Sequence {
   std::string name;
   std::vector<std::string> frames;               // image paths
-  std::vector<std::vector<double>> groundtruth;  // one 8-value polygon per frame
+  std::vector<std::vector<double>> groundtruth;  // one 8-value polygon per frame (NaN / inf kept)
+  std::vector<bool> usable;                      // per frame: can a tracker be (re-)initialised from it
 };
 
 struct Manifest {
@@ -43,6 +49,9 @@ struct Manifest {
   std::string dataset;
   std::vector<Sequence> sequences;
 };
+
+/** preprocess.py's MANIFEST_VERSION (2: per-frame 'usable' flags, non-finite values as strings). */
+constexpr int kManifestVersion = 2;
 
 /** Read the sequence manifest written by preprocess.py (checked; errors name the file and sequence). */
 Manifest LoadManifest(const std::string &path);

@@ -1,6 +1,7 @@
 #include "inc/vot.h"
 
 #include <chrono>
+#include <limits>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -10,12 +11,37 @@
 namespace siam {
 
 // ----------------------------------------------------------------- manifest
+namespace {
+
+// One ground-truth value: a JSON number, or (JSON has no NaN / Infinity) the string
+// "NaN", "Infinity" or "-Infinity" that preprocess.py writes for a non-finite value.
+// They are kept as they are: a tracked frame is scored against them, as runner.py does.
+bool GtValue(const Json &v, double *out) {
+  if (v.is_number()) {
+    *out = v.get<double>();
+    return true;
+  }
+  if (!v.is_string()) return false;
+  const std::string &s = v.get_ref<const std::string &>();
+  if (s == "NaN") {
+    *out = std::numeric_limits<double>::quiet_NaN();
+  } else if (s == "Infinity" || s == "-Infinity") {
+    *out = (s[0] == '-' ? -1 : 1) * std::numeric_limits<double>::infinity();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Manifest LoadManifest(const std::string &path) {
   Manifest m;
   m.path = path;
   Json j = ReadJsonFile(path);
-  if (JsonString(j, "format", path) != "siam-infer-manifest" || JsonInt(j, "version", path) != 1) {
-    throw AppError(path + ": not a version 1 siam-infer-manifest (write it with preprocess.py)");
+  if (JsonString(j, "format", path) != "siam-infer-manifest" || JsonInt(j, "version", path) != kManifestVersion) {
+    throw AppError(path + ": not a version " + std::to_string(kManifestVersion) +
+                   " siam-infer-manifest (write it with this repository's preprocess.py)");
   }
   m.dataset = JsonString(j, "dataset", path);
   std::string protocol = JsonString(j, "protocol", path);
@@ -28,17 +54,21 @@ Manifest LoadManifest(const std::string &path) {
     s.name = JsonString(seqs[i], "name", where);
     const Json &frames = JsonAt(seqs[i], "frames", where);
     const Json &gt = JsonAt(seqs[i], "groundtruth", where);
-    if (!frames.is_array() || !gt.is_array() || frames.size() != gt.size() || frames.empty()) {
-      throw AppError(path + ": sequence " + s.name + " needs equally long, non-empty 'frames' and 'groundtruth' lists");
+    const Json &usable = JsonAt(seqs[i], "usable", where);
+    if (!frames.is_array() || !gt.is_array() || !usable.is_array() || frames.size() != gt.size() ||
+        frames.size() != usable.size() || frames.empty()) {
+      throw AppError(path + ": sequence " + s.name +
+                     " needs equally long, non-empty 'frames', 'groundtruth' and 'usable' lists");
     }
     for (size_t k = 0; k < frames.size(); ++k) {
       if (!frames[k].is_string()) throw AppError(path + ": sequence " + s.name + " frame " + std::to_string(k + 1) +
                                                  " is not a path");
       s.frames.push_back(JoinPath(DirName(path), frames[k].get<std::string>()));   // relative to the manifest
       std::vector<double> poly;
+      double value;
       if (gt[k].is_array()) {
         for (const Json &v : gt[k]) {
-          if (v.is_number()) poly.push_back(v.get<double>());
+          if (GtValue(v, &value)) poly.push_back(value);
         }
       }
       if (poly.size() != 8 || !gt[k].is_array() || gt[k].size() != 8) {
@@ -46,6 +76,15 @@ Manifest LoadManifest(const std::string &path) {
                        " should be 8 numbers (a polygon)");
       }
       s.groundtruth.push_back(poly);
+      if (!usable[k].is_boolean()) {
+        throw AppError(path + ": sequence " + s.name + " 'usable' of frame " + std::to_string(k + 1) +
+                       " should be true or false");
+      }
+      s.usable.push_back(usable[k].get<bool>());
+    }
+    if (!s.usable[0]) {   // load_dataset refuses such a sequence (datasets.first_frame_error)
+      throw AppError(path + ": sequence " + s.name + " ground truth of frame 1 forms no box ('usable' false); "
+                     "a tracker cannot be initialised from it");
     }
     m.sequences.push_back(s);
   }
@@ -74,6 +113,9 @@ SequenceRun RunSupervised(SiamTracker *tracker, const Sequence &seq) {
   size_t restart = 0;
   int width = -1, height = -1;
   for (size_t idx = 0; idx < seq.frames.size(); ++idx) {
+    // a re-initialisation frame whose ground truth forms no box: the next usable frame is
+    // (runner.run_supervised's rule), the frames passed over are written as 0
+    if (idx == restart && !seq.usable[idx]) ++restart;
     if (idx < restart) {
       run.entries.push_back({0, {}});
       run.seconds.push_back(0.0);
