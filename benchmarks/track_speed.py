@@ -114,7 +114,7 @@ def write_cpp_inputs(frames, folder):
     """The frames as lossless PNGs and a one-sequence manifest starting from the Python tracker's box."""
     import cv2
 
-    from preprocess import MANIFEST_FORMAT, MANIFEST_VERSION
+    from preprocess import MANIFEST_FORMAT, MANIFEST_VERSION, manifest_sequence
     os.makedirs(folder, exist_ok=True)
     paths = []
     for i, frame in enumerate(frames):
@@ -125,7 +125,7 @@ def write_cpp_inputs(frames, folder):
     # an axis-aligned polygon whose init_rect_from_region is exactly [x, y, w, h]
     polygon = [x, y, x + w - 1, y, x + w - 1, y + h - 1, x, y + h - 1]
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "dataset": "bench", "protocol": "vot",
-                "sequences": [{"name": "bench", "frames": paths, "groundtruth": [polygon] * len(paths)}]}
+                "sequences": [manifest_sequence("bench", paths, [polygon] * len(paths))]}
     path = os.path.join(folder, "manifest.json")
     with open(path, "w") as f:
         json.dump(manifest, f)

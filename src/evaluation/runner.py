@@ -7,8 +7,10 @@
   re-initialisation frame forms no box (zero area, NaN: see
   ``datasets.usable_regions``), re-initialisation moves on to the next frame
   whose ground truth does (a design choice; pysot would initialise from NaN);
-  the frames passed over are written as ``0`` too. A frame with such
-  ground truth that is tracked has zero overlap, i.e. a failure, as in pysot.
+  the frames passed over are written as ``0`` too. A tracked frame with such
+  ground truth is scored against the polygon pysot builds from it, as pysot
+  does: NaN or zero-area polygons overlap nothing (a failure), while e.g. a
+  4-value row of negative width still makes a polygon with area.
 * ``run_one_pass``: OTB / GOT-10k / LaSOT, initialised once.
 
 Both initialise from the ground truth as pysot does: a polygon becomes the
