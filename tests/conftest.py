@@ -12,6 +12,26 @@ import src  # noqa: E402,F401  (CPU convolution fix before any test imports mind
 GOLDEN = os.path.join(ROOT, "..", "shared", "golden")
 
 
+# Modules whose tests run the entry points, train, export or build the C++ app: seconds to minutes each.
+SLOW_MODULES = {
+    "test_demo", "test_deploy_faults", "test_distributed", "test_distributed_msrun", "test_eval_cli",
+    "test_eval_faults", "test_eval_provenance", "test_export", "test_got10k_adapter", "test_gpu_check",
+    "test_infer_cpp", "test_modelarts", "test_siammask_training", "test_training", "test_training_faults",
+    "test_vos",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if module == "test_infer_cpp":
+            item.add_marker(pytest.mark.cpp)
+        if "golden_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.golden)
+
+
 @pytest.fixture(scope="session")
 def golden_dir():
     if not os.path.isdir(GOLDEN):

@@ -488,6 +488,7 @@ def test_lasot_json_beside_class_folders(tmp_path):
 
 
 # ------------------------------------------------------------ through eval.py
+@pytest.mark.slow
 def test_eval_refuses_bad_dataset_before_loading_a_model(tmp_path):
     root = _vot(tmp_path / "VOT2018", {"ants": [POLY] * 3, "bag": [[5] * 8] + [POLY] * 2})
     proc = run_script("eval.py", "--ckpt", tmp_path / "no_such.ckpt", "--dataset_path", root,
@@ -498,6 +499,7 @@ def test_eval_refuses_bad_dataset_before_loading_a_model(tmp_path):
     assert not (tmp_path / "eval.json").exists() and not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_eval_refuses_empty_lasot(tmp_path):
     (tmp_path / "LaSOT").mkdir()
     proc = run_script("eval.py", "--ckpt", tmp_path / "no_such.ckpt", "--dataset_path", tmp_path / "LaSOT",
@@ -506,6 +508,7 @@ def test_eval_refuses_empty_lasot(tmp_path):
     assert_one_line_error(proc, "LaSOT: ", "lists no sequences", prefix="eval.py: ")
 
 
+@pytest.mark.slow
 def test_eval_stops_naming_a_corrupt_frame(tmp_path):
     """One-pass protocol (every frame is read): the truncated frame 3 stops the run, naming it."""
     ckpt = os.path.join(ROOT, "tests", "fixtures", "quickstart_siamrpn.ckpt")

@@ -166,16 +166,39 @@ def test_score_only_refuses_a_bad_vot_result_file(sets, vot_results, tmp_path, f
     assert not out.exists()
 
 
-def test_undefined_accuracy_is_refused_not_written(sets, tmp_path):
-    """Every frame within the burn-in after an initialisation: accuracy is undefined, so nothing is reported."""
+def test_undefined_accuracy_is_left_out_and_named_not_written(sets, tmp_path, capsys):
+    """Every frame within the burn-in after an initialisation (an untrained tracker): accuracy is
+    undefined, EAO (0) is not. eval.json leaves accuracy out and names it; no NaN, no null."""
     base = perfect_results("VOTSYN", sets["VOTSYN"], tmp_path / "r")
     for seq in ("syn_test_0000", "syn_test_0001"):
         path = results.vot_result_path(base, "T", seq)
         lines = _lines(path)
         _write_lines(path, lines[:9] + ["2"] + ["0"] * (FRAMES - 10))     # failure at frame 10, then skipped
-    message = refused(*score_only(sets, "VOTSYN", tmp_path / "r", tmp_path / "out", "--eao_range", "2", str(FRAMES)))
-    assert "accuracy of T on VOTSYN is undefined" in message and "nothing was written" in message
-    assert not (tmp_path / "out").exists()
+    eval_main(*score_only(sets, "VOTSYN", tmp_path / "r", tmp_path / "out", "--eao_range", "2", str(FRAMES)))
+    assert "accuracy of T on VOTSYN is undefined" in capsys.readouterr().err
+    text = (tmp_path / "out" / "eval.json").read_text()
+    record = json.loads(text)
+    numbers = record["trackers"]["T"]["all_videos"]
+    assert "accuracy" not in numbers and "trackers.T.all_videos.accuracy" in record["undefined_metrics"]
+    assert numbers["lost_number"] == 2 and 0 <= numbers["eao"] <= 1    # EAO stays defined
+    assert "null" not in text and "NaN" not in text
+
+
+def test_undefined_main_metric_is_refused(monkeypatch, sets, tmp_path):
+    """The protocol's main metric undefined: nothing is reported (EAO here, forced to NaN)."""
+    from src.evaluation import evaluate, report
+    base = perfect_results("VOTSYN", sets["VOTSYN"], tmp_path / "r")
+    real = report.score_vot
+
+    def nan_eao(*args, **kwargs):
+        scores = real(*args, **kwargs)
+        for s in scores.values():
+            s["eao"] = float("nan")
+        return scores
+    monkeypatch.setattr(report, "score_vot", nan_eao)
+    from src.evaluation.datasets import load_dataset
+    with pytest.raises(ValueError, match="eao of T on VOTSYN is undefined .*nothing was written"):
+        evaluate.score(load_dataset("VOTSYN", str(sets["VOTSYN"])), "vot", base, ["T"], (2, FRAMES))
 
 
 def test_score_only_refuses_bad_ope_files(sets, tmp_path):

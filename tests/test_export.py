@@ -202,16 +202,12 @@ def _assert_same_vot_results(records):
         assert rec["per_video"].keys() == ref["per_video"].keys()
         for seq, v in rec["per_video"].items():
             assert v["num_failures"] == ref["per_video"][seq]["num_failures"], (name, seq)
+        # accuracy is left out (undefined_metrics) when every frame lies in a post-(re)initialisation burn-in
+        assert rec.get("undefined_metrics") == ref.get("undefined_metrics"), name
         for key in ("accuracy", "robustness", "eao"):
-            got, want = rec["all_videos"][key], ref["all_videos"][key]
-            assert abs(got - want) <= 1e-3, (name, key, got, want)
-
-
-def _assert_same_ope_results(records):
-    ref = records["mindspore"]
-    for name, rec in records.items():
-        assert rec["per_video"].keys() == ref["per_video"].keys()
-        for key in ("success_auc", "precision", "norm_precision"):
+            if key not in ref["all_videos"]:
+                assert key not in rec["all_videos"], (name, key)
+                continue
             got, want = rec["all_videos"][key], ref["all_videos"][key]
             assert abs(got - want) <= 1e-3, (name, key, got, want)
 
@@ -232,11 +228,10 @@ def test_siammask_backends_give_the_same_results(golden_dir, vot_data, tmp_path)
     from src.tracker import build_tracker
     ckpt = str(vot_data / "siammask.ckpt")
     convert("siammask_sharp", os.path.join(golden_dir, "siammask_sharp/model.pth.xz"), ckpt)
-    # the golden weights are random: on VOT they fail right after every initialisation, which
-    # leaves no frame outside the burn-in to measure accuracy on (eval.py refuses to report it),
-    # so the back-ends are compared on the one-pass protocol; one pass over the real bag frames
-    # compares every polygon and mask of the three back-ends as well
-    _assert_same_ope_results(_records_on_three_backends(vot_data, "sm", ckpt, "OTBSYN"))
+    # the golden weights are random: on VOT they fail right after every initialisation (the same
+    # failures on the three back-ends; no accuracy can be measured, so eval.json leaves it out);
+    # one pass over the real bag frames compares every polygon and mask of the three back-ends
+    _assert_same_vot_results(_records_on_three_backends(vot_data, "sm", ckpt))
     from src.tracker.backends import MindSporeBackend
     from src.training.checkpoint import load_model_checkpoint
     cfg, net = load_model_checkpoint(ckpt)

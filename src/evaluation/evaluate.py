@@ -181,7 +181,10 @@ def recorded_fps(dataset, kind, results_dir, tracker_name):
             for v in dataset}
 
 
-# The numbers a protocol reports; one of them undefined (NaN) means nothing can be reported.
+# The numbers a protocol reports. The main one (MAIN_METRIC) undefined (NaN) means nothing can be
+# reported; another one undefined (e.g. the accuracy of an untrained tracker that fails every frame
+# right after each initialisation, while its EAO of 0 is well defined) is left out of eval.json,
+# listed under ``undefined_metrics`` and warned about: never written as NaN or null.
 REPORTED_METRICS = {"vot": ("accuracy", "robustness", "eao"), "ope": ("success_auc", "precision", "norm_precision"),
                     "got10k": ("ao", "sr50", "sr75"), "vos": ("J&F-Mean", "J-Mean", "F-Mean")}
 _UNDEFINED_WHY = {
@@ -192,8 +195,9 @@ _UNDEFINED_WHY = {
 
 
 def score(dataset, kind, results_dir, tracker_names, eao_range=None):
-    """Scores per tracker (``report`` / ``vos_metrics``); refuses (``ValueError``) when a
-    reported metric is undefined, so no NaN or null ever stands for a number."""
+    """Scores per tracker (``report`` / ``vos_metrics``); refuses (``ValueError``) when the
+    protocol's main metric is undefined, warns (stderr) about other undefined reported metrics,
+    which ``write_json`` leaves out, so no NaN or null ever stands for a number."""
     if kind == "vot":
         scores = report.score_vot(dataset, results_dir, tracker_names, eao_range=eao_range)
     elif kind == "got10k":
@@ -207,8 +211,11 @@ def score(dataset, kind, results_dir, tracker_names, eao_range=None):
             value = s.get(key)
             if value is None or not np.isfinite(value):
                 why = _UNDEFINED_WHY.get(key, "no frame could be scored")
-                raise ValueError(f"{key} of {tracker} on {dataset.name} is undefined ({why}); "
-                                 "nothing was written")
+                message = f"{key} of {tracker} on {dataset.name} is undefined ({why})"
+                if key == MAIN_METRIC[kind]:
+                    raise ValueError(f"{message}; nothing was written")
+                print(f"warning: {message}: eval.json leaves it out (listed under undefined_metrics)",
+                      file=sys.stderr)
     return scores
 
 

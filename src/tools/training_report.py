@@ -74,8 +74,8 @@ def _compare_eao(path, last_epoch, min_gain):
             by_epoch[last_epoch] = numbers
     if len(by_epoch) != 2:
         sys.exit(f"training_report: {path} lacks epoch 0 or epoch {last_epoch}")
-    def show(m):   # accuracy is null when no frame was tracked without failing
-        acc = "-" if m["accuracy"] is None else f"{m['accuracy']:.3f}"
+    def show(m):   # no accuracy (eval.json leaves it out) when no frame was tracked without failing
+        acc = "-" if m.get("accuracy") is None else f"{m['accuracy']:.3f}"
         return f"EAO {m['eao']:.3f} (accuracy {acc}, {m['lost_number']:.0f} failures)"
 
     before, after = by_epoch[0], by_epoch[last_epoch]
