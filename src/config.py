@@ -17,6 +17,8 @@ from typing import Tuple
 
 import yaml
 
+from .utils import is_json_number
+
 
 class ConfigError(ValueError):
     """A bad config file, key or value; the message names it on one line."""
@@ -307,7 +309,7 @@ def _coerce(value, tp, key):
         item_tp = typing.get_args(tp)[0]
         return tuple(_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value))
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_json_number(value):
             raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
         try:
             return float(value)

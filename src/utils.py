@@ -35,3 +35,8 @@ def ensure_output_dir(path, flag="--output_dir"):
     except OSError as e:   # a parent is a file, read-only file system, permission denied
         raise ValueError(f"{flag} {path}: cannot create the folder ({e.strerror or e})") from None
     return path
+
+
+def is_json_number(value):
+    """A JSON number as ``json.load`` returns it: int or float, not bool (``True`` is an int in Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -42,6 +42,7 @@ import numpy as np
 
 from src.config import AugConfig
 from src.image_io import ImageError, read_image
+from src.utils import is_json_number
 from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
 from src.data.augmentation import Augmentation
 from src.models.box_coder import center_to_corner
@@ -73,7 +74,7 @@ def _box_size(box):
 def _is_box(box):
     """A pysot index box: a list of 4 numbers [x1, y1, x2, y2] or 2 [w, h]."""
     return (isinstance(box, list) and len(box) in (2, 4)
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box))
+            and all(is_json_number(v) for v in box))
 
 
 def _check_index_structure(meta, path):

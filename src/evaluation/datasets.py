@@ -84,6 +84,7 @@ import cv2
 import numpy as np
 
 from ..image_io import ImageError, read_image
+from ..utils import is_json_number
 from .geometry import poly_to_minmax_rect, rect_to_vot_polygon
 from .results import read_label_png
 
@@ -474,10 +475,6 @@ def _resolve_images(root, video_dir, img_names):
     return [os.path.join(base, n) for n in img_names]
 
 
-def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _json_gt(meta, seq, json_path, allowed):
     rows = meta.get("gt_rect")
     if rows is None:
@@ -486,7 +483,7 @@ def _json_gt(meta, seq, json_path, allowed):
         raise DatasetError(f"{seq}: {json_path}: gt_rect must be a non-empty list of boxes, got {rows!r:.60}")
     for i, row in enumerate(rows):
         where = f"{json_path}: gt_rect[{i}]"
-        if not isinstance(row, (list, tuple)) or not all(_is_number(v) for v in row):
+        if not isinstance(row, (list, tuple)) or not all(is_json_number(v) for v in row):
             raise DatasetError(f"{seq}: {where}: non-numeric value in {row!r}")
         _check_count(row, (len(rows[0]),) if i else allowed, seq, where, row)
     return np.array(rows, dtype=np.float64)
@@ -498,7 +495,7 @@ def _json_labels(meta, key, seq, json_path, length, pad):
     if not isinstance(values, list):
         raise DatasetError(f"{seq}: {json_path}: {key} must be a list of per-frame labels")
     for k, v in enumerate(values):
-        if not (_is_number(v) and math.isfinite(v) and v == int(v)):
+        if not (is_json_number(v) and math.isfinite(v) and v == int(v)):
             raise DatasetError(f"{seq}: {json_path}: {key}[{k}]: expected an integer label, got {v!r}")
     if len(values) > length or (len(values) < length and not pad):
         raise DatasetError(f"{seq}: {json_path}: {key} has {len(values)} values for {length} frames")
@@ -547,7 +544,7 @@ def _json_videos(root, json_path, name, kind, image_sizes, seqs, meta_data):
                                f"{len(gt)} gt_rect entries")
         init_rect = meta.get("init_rect")
         if init_rect is not None and not (isinstance(init_rect, list) and len(init_rect) == 4
-                                          and all(_is_number(v) for v in init_rect)):
+                                          and all(is_json_number(v) for v in init_rect)):
             raise DatasetError(f"{seq}: {json_path}: init_rect must be 4 numbers, got {init_rect!r:.60}")
         attrs = meta.get("attr", []) or []
         if not isinstance(attrs, list):
