@@ -51,7 +51,7 @@ SYNSET = "n02084071"
 def image(width, height, seed, gray=False):
     """A smooth, textured picture (little JPEG noise, but every crop position looks different)."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    planes = [128 + 60 * np.sin(x / (6 + c) + seed) * np.cos(y / (5 + c) - seed) + 0.5 * (x - y)
+    planes = [128 + 60 * np.sin(x / (2 + c) + seed) * np.cos(y / (2.5 + c) - seed) + 0.5 * (x - y)
               for c in range(3)]
     picture = np.clip(np.stack(planes, axis=-1), 0, 255).astype(np.uint8)
     return cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY) if gray else picture
