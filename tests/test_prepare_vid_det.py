@@ -356,6 +356,15 @@ def test_cli_vid_two_workers(raw, tmp_path):
     assert len(os.listdir(out / "crop511" / V0)) == 8
 
 
+def test_cli_det_two_workers(raw, tmp_path):
+    out = tmp_path / "det"
+    run = _cli("det", "--src", raw["det"], "--out", str(out), "--workers", "2", "--quiet")
+    assert run.returncode == 0, run.stderr
+    with open(out / "train.json") as f:
+        assert json.load(f) == DET_TRAIN
+    assert "dropped 1 boxes: invalid box 1" in run.stdout
+
+
 def test_cli_malformed_xml_is_one_line(tmp_path):
     src = raw_copy(tmp_path, vid_fixture)
     path = os.path.join(src, "Annotations", "VID", "val", "ILSVRC2015_val_00000000", "000001.xml")
