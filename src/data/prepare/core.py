@@ -33,8 +33,9 @@ from src.image_io import ImageError, read_image
 INSTANCE_SIZE = 511     # pysot / SiamMask par_crop.py: crop511
 EXEMPLAR_SIZE = 127
 CONTEXT_AMOUNT = 0.5
-# SiamMask ytb_vos/coco par_crop.py: the 0/1 mask is warped like the image
-# (bilinear, padding 0) and thresholded at 0.2, written as 0/255
+# SiamMask par_crop.py: the 0/1 mask is warped like the image (bilinear,
+# padding 0), thresholded and written as 0/255; the threshold is 0.2 in
+# ytb_vos/par_crop.py, 0.5 in coco/par_crop.py (Source.mask_threshold)
 MASK_THRESHOLD = 0.2
 JPEG_QUALITY = 95       # cv2.imwrite's default, what pysot's crops were written with
 
@@ -82,6 +83,7 @@ class Source:
     has_mask = False        # writes <frame>.<track>.m.png beside each crop
     unit = "video"          # progress-bar unit ('image' for COCO / DET)
     splits = ("train", "val")
+    mask_threshold = MASK_THRESHOLD     # crop_mask's threshold for this dataset's masks
 
     def __init__(self, src, split):
         if split not in self.splits:
@@ -125,11 +127,11 @@ def write_image_atomic(path, image, ext):
     os.replace(tmp, path)
 
 
-def crop_mask(mask, box, instance_size=INSTANCE_SIZE):
+def crop_mask(mask, box, instance_size=INSTANCE_SIZE, threshold=MASK_THRESHOLD):
     """SiamMask's mask crop: the 0/1 mask warped like the image, thresholded, 0/255 uint8."""
     warped = crop_like_siamfc(mask.astype(np.float32), box, instance_size, padding=0,
                               context_amount=CONTEXT_AMOUNT, exemplar_size=EXEMPLAR_SIZE)
-    return ((warped > MASK_THRESHOLD) * 255).astype(np.uint8)
+    return ((warped > threshold) * 255).astype(np.uint8)
 
 
 def crop_video(source, key, crop_root, instance_size=INSTANCE_SIZE):
@@ -165,7 +167,8 @@ def crop_video(source, key, crop_root, instance_size=INSTANCE_SIZE):
                                  context_amount=CONTEXT_AMOUNT, exemplar_size=EXEMPLAR_SIZE)
             write_image_atomic(name + ".x.jpg", x, ".jpg")
             if source.has_mask:
-                write_image_atomic(name + ".m.png", crop_mask(mask, obj.box, instance_size), ".png")
+                m = crop_mask(mask, obj.box, instance_size, source.mask_threshold)
+                write_image_atomic(name + ".m.png", m, ".png")
             tracks.setdefault(f"{obj.track:02d}", {})[f"{frame.frame:06d}"] = [
                 float(v) if isinstance(v, float) else int(v) for v in obj.box]
             crops += 1
