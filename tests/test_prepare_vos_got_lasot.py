@@ -14,8 +14,8 @@ import pytest
 from raw_fixtures import got10k as got_fx
 from raw_fixtures import lasot as lasot_fx
 from raw_fixtures import ytb_vos as vos_fx
-from src.config import SubDatasetConfig
-from src.data.crop511 import SubDataset, mask_path
+from src.config import SubDatasetConfig, load_config, replace
+from src.data.crop511 import SubDataset, TrackingPairs, mask_path
 from src.data.prepare import get_source
 from src.data.prepare.core import PrepareError, crop_video
 from src.data.prepare import ytb_vos
@@ -149,6 +149,16 @@ def test_ytb_vos_crops_masks_and_loader(vos, tmp_path):
                 assert not got[others].any()
     sub = loader_reads(tmp_path, "train.json", has_mask=True)
     assert sorted(sub.videos) == sorted(expected)
+    # SiamMask's training pairs: the masks are read and give weighted mask labels of the object
+    cfg = replace(load_config(os.path.join(ROOT, "configs", "quickstart_siammask.yaml")), **{
+        "data.train": [{"name": "YTB_VOS", "root": "crop511", "anno": "train.json", "frame_range": 20,
+                        "num_use": -1, "has_mask": True}], "data.neg": 0.0, "data.videos_per_epoch": 4})
+    pairs = TrackingPairs(cfg, str(tmp_path))
+    for i in range(len(pairs)):
+        sample, unreadable = pairs.sample(i)
+        _, weight, target = sample[-3:]
+        assert not unreadable and weight.sum() > 0
+        assert {-1, 1} <= set(np.unique(target[weight > 0]).tolist())
 
 
 def test_ytb_vos_split_is_siammask_first_3000(vos, monkeypatch):

@@ -160,6 +160,8 @@ class YtbVosSource(Source):
         return sorted(self.videos)   # gen_json dumps with sort_keys=True
 
     def load_video(self, key):
+        if not self.videos:         # a process that did not run list_videos (not forked from it)
+            self.list_videos()
         video = key.split("/", 1)[1]
         objects = self.videos[key]
         listed = {}   # frame name -> ids meta.json lists there
@@ -180,10 +182,11 @@ class YtbVosSource(Source):
             boxes = {}
             for i in present:
                 mask = (label == i).astype(np.uint8)
-                box = object_box(mask)
                 if mask.sum() <= MIN_PIXELS:
                     dropped["small"] += 1
-                elif box is None:
+                    continue
+                box = object_box(mask)
+                if box is None:
                     dropped["no_contour"] += 1
                 else:
                     boxes[i] = box
