@@ -2,9 +2,16 @@
 
     python train.py --config configs/siamrpn_alex_dw.yaml --data_path DATA --output_dir OUT \
         [--device_target CPU|GPU|Ascend] [--run_distribute True] [--amp_level O0|O2|O3] \
-        [--train.batch_size 32 ...]
+        [--data.only vid,coco] [--train.batch_size 32 ...]
     python train.py --config ... --is_cloudtrain True --data_url obs://... --train_url obs://... \
         [--unzip_mode 0|1|2] [--cache_dir /cache]                                  (ModelArts)
+
+--data_path names one folder holding the prepared sub-datasets of the recipe's
+data.train (vid/ ytb/ coco/ det/ ytb_vos/ got10k/ lasot/, each one
+``python -m src.data.prepare NAME --src RAW --out DATA/NAME``); a missing one
+stops the run before training with a line naming it. ``--data.only vid,coco``
+trains on some of them (names or folders, any case); the checkpoints' config
+records the sub-datasets used.
 
 Any config key can be overridden with a dotted flag. Training resumes by
 itself from the newest valid checkpoint in --output_dir (rank 0's, in
@@ -23,9 +30,13 @@ logger = logging.getLogger("train")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Train SiamRPN / SiamMask with MindSpore")
+    parser = argparse.ArgumentParser(
+        description="Train SiamRPN / SiamMask with MindSpore",
+        epilog="Any config key is a flag too: --data.only vid,coco (train on these sub-datasets of "
+               "data.train), --train.epochs 2, ...")
     parser.add_argument("--config", required=True, help="experiment YAML in configs/")
-    parser.add_argument("--data_path", default=None, help="root of the crop511 training data")
+    parser.add_argument("--data_path", default=None,
+                        help="folder holding the prepared sub-datasets (vid/, ytb/, coco/, ...; see --data.only)")
     parser.add_argument("--output_dir", default=None,
                         help="checkpoints, logs, metrics.json (default ./output; ModelArts: CACHE_DIR/train)")
     parser.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
@@ -45,7 +56,8 @@ def parse_args(argv=None):
     cloud.add_argument("--data_url", default=None, help="training data (object store, or a local/mounted path)")
     cloud.add_argument("--train_url", default=None, help="where checkpoints, logs and exports are copied")
     cloud.add_argument("--unzip_mode", type=int, default=0, choices=[0, 1, 2],
-                       help="data_url holds 0: a directory tree, 1: .zip archives, 2: tar archives")
+                       help="data_url holds 0: a directory tree, 1: .zip archives, 2: tar archives "
+                            "(a folder of archives, e.g. one per sub-dataset, may mix zip and tar)")
     cloud.add_argument("--cache_dir", default="/cache", help="local disk for data and outputs")
     args, rest = parser.parse_known_args(argv)
     return args, rest

@@ -7,9 +7,15 @@ local disk (``/cache``). ``train.py --is_cloudtrain True`` therefore
    0 = a plain directory tree (used as is), 1 = ``.zip`` archives,
    2 = tar archives (``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``, ``.tar.xz``).
    ``data_url`` may be the archive itself or a directory holding archives
-   (every one is unpacked into ``CACHE/data``; other files are kept beside
-   them). The data root is ``CACHE/data``, or its single sub-directory when
-   only that holds the config's index files (an archive of ``DATA/``);
+   (every one is unpacked into ``CACHE/data``, zip and tar alike, so one
+   archive per prepared sub-dataset works: ``vid.zip``, ``coco.tar``, ...;
+   other files are kept beside them). An archive may hold its folder
+   (``vid/crop511/..``, ``vid/train.json``) or only its contents
+   (``crop511/..``, ``train.json``, i.e. packed inside ``DATA/vid``): those
+   go to the folder named after the archive (``vid.zip`` -> ``vid/``).
+   Archives holding parts of one folder are merged. The data root is
+   ``CACHE/data``, or its single sub-directory when only that holds the
+   config's index files (an archive of ``DATA/``);
 2. copies the newest checkpoints and metrics.json of an earlier run of the
    same experiment from ``train_url`` into ``CACHE/train``, so a restarted job
    resumes as a local rerun does;
@@ -104,11 +110,56 @@ def _basename(url):
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+ALL_SUFFIXES = tuple(sorted({s for suffixes in ARCHIVE_SUFFIXES.values() for s in suffixes}, key=len, reverse=True))
+# what the top of a prepared sub-dataset folder holds (src/data/prepare: crop511/ and its index)
+SUB_DATASET_MARKS = ("crop511",)
+
+
+def _archive_stem(name):
+    """``vid.tar.gz`` -> ``vid``."""
+    lower = name.lower()
+    return next((name[:-len(s)] for s in ALL_SUFFIXES if lower.endswith(s)), name)
+
+
+def _merge_move(src, dst):
+    """Move ``src`` to ``dst``; a directory is merged into an existing one (archives holding
+    parts of one folder), a file replaces an older one."""
+    if os.path.isdir(src) and os.path.isdir(dst):
+        for name in os.listdir(src):
+            _merge_move(os.path.join(src, name), os.path.join(dst, name))
+        os.rmdir(src)
+    else:
+        if os.path.isdir(dst):
+            shutil.rmtree(dst)
+        os.replace(src, dst)
+
+
+def _unpack_into(archive, data_dir):
+    """Unpack ``archive`` (in a scratch folder first) into ``data_dir``: its top-level entries
+    merge into ``data_dir``, or, when it holds a sub-dataset folder's contents (``crop511/``
+    at its top), into ``data_dir/<archive name without suffix>``."""
+    scratch = os.path.join(data_dir, f".unpacking-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    try:
+        _unpack(archive, scratch)
+        top = os.listdir(scratch)
+        if any(os.path.isdir(os.path.join(scratch, m)) for m in SUB_DATASET_MARKS if m in top):
+            target = os.path.join(data_dir, _archive_stem(os.path.basename(archive)))
+            logger.info("%s holds a sub-dataset's contents: unpacked into %s", os.path.basename(archive), target)
+            os.makedirs(target, exist_ok=True)
+            _merge_move(scratch, target)
+        else:
+            _merge_move(scratch, data_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _unpack(archive, dest):
     """Unpack ``archive`` into ``dest``; members may not leave it (zip names are
     sanitised by zipfile, tar members go through the 'data' filter)."""
     try:
-        if archive.endswith(".zip"):
+        if archive.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as z:
                 z.extractall(dest)
         else:
@@ -152,18 +203,18 @@ def fetch_data(data_url, cache_dir, unzip_mode=0, cfg=None):
         copy(data_url, download if _is_dir(data_url) else os.path.join(download, _basename(data_url)))
         suffixes = ARCHIVE_SUFFIXES[unzip_mode]
         names = sorted(os.listdir(download))
-        archives = [n for n in names if n.lower().endswith(suffixes)]
+        # zip and tar alike: one archive per sub-dataset may come in either format
+        archives = [n for n in names if n.lower().endswith(ALL_SUFFIXES) and os.path.isfile(os.path.join(download, n))]
         if not archives:
             raise CloudError(f"unzip_mode {unzip_mode}: no {UNZIP_MODES[unzip_mode]} archive "
                              f"({', '.join(suffixes)}) in {data_url}")
         os.makedirs(data_dir)
-        for name in names:
-            path = os.path.join(download, name)
-            if name in archives:
-                logger.info("unpacking %s", name)
-                _unpack(path, data_dir)
-            else:
-                shutil.move(path, os.path.join(data_dir, name))
+        for name in names:   # plain files first: an archive's folder may merge with a copied one
+            if name not in archives:
+                shutil.move(os.path.join(download, name), os.path.join(data_dir, name))
+        for name in archives:
+            logger.info("unpacking %s", name)
+            _unpack_into(os.path.join(download, name), data_dir)
         shutil.rmtree(download, ignore_errors=True)
     root = locate_data_root(data_dir, cfg)
     logger.info("data from %s in %s (%.0f s)", data_url, root, time.time() - t0)

@@ -72,12 +72,18 @@ class SubDatasetConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
+    # pysot's defaults (pysot/core/config.py DATASET.*); the folders are those of
+    # ``python -m src.data.prepare NAME --out DATA/NAME`` (vid, ytb, coco, det, ytb_vos, got10k, lasot)
     train: Tuple[SubDatasetConfig, ...] = (
         SubDatasetConfig("VID", "vid/crop511", "vid/train.json", 100, 100000),
-        SubDatasetConfig("YOUTUBEBB", "yt_bb/crop511", "yt_bb/train.json", 3, -1),
+        SubDatasetConfig("YOUTUBEBB", "ytb/crop511", "ytb/train.json", 3, -1),
         SubDatasetConfig("COCO", "coco/crop511", "coco/train2017.json", 1, -1),
         SubDatasetConfig("DET", "det/crop511", "det/train.json", 1, -1),
     )
+    # train on these of ``train`` only (its names or folders, any case; ``--data.only vid,coco``);
+    # empty = all. Applied when the config is built, so ``train`` (and the config a checkpoint
+    # stores) holds the sub-datasets actually used; applying it again changes nothing.
+    only: Tuple[str, ...] = ()
     val: Tuple[SubDatasetConfig, ...] = ()
     template_aug: AugConfig = field(default_factory=lambda: AugConfig(4, 0.05, 0.0, 0.0, 1.0))
     search_aug: AugConfig = field(default_factory=lambda: AugConfig(64, 0.18, 0.2, 0.0, 1.0))
@@ -330,6 +336,40 @@ def _coerce(value, tp, key):
     raise ConfigError(f"config key '{key}': unsupported type {tp}")
 
 
+def sub_dataset_folder(sub):
+    """The folder of a sub-dataset under --data_path: its crop folder's parent (``vid`` for
+    ``vid/crop511``), '' when the crop folder lies at the top."""
+    folder = os.path.dirname(os.path.normpath(sub.root))
+    return "" if folder in ("", ".") else folder.replace(os.sep, "/")
+
+
+def sub_dataset_listing(subs):
+    """'VID (vid/), COCO (coco/)': the sub-datasets as messages name them."""
+    return ", ".join(f"{s.name} ({sub_dataset_folder(s)}/)" if sub_dataset_folder(s) else s.name for s in subs)
+
+
+def _only_names(value):
+    """data.only as given: a list, or one comma-separated string (``--data.only vid,coco``)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [] if value is None else value    # ``--data.only ''`` reads as YAML null: all
+
+
+def _select(train, only, key):
+    """The sub-datasets of ``train`` that ``only`` names (by name or folder, any case), in
+    ``train``'s order; ConfigError naming the first name that matches none."""
+    def matches(sub, wanted):
+        folder = sub_dataset_folder(sub).lower()
+        return wanted in (sub.name.lower(), folder, folder.rsplit("/", 1)[-1])
+
+    wanted = [w.strip().strip("/").lower() for w in only]
+    for w, raw in zip(wanted, only):
+        if not any(matches(sub, w) for sub in train):
+            raise ConfigError(f"config key '{key}' names '{raw}', which is not in data.train "
+                              f"(configured: {sub_dataset_listing(train) or 'none'})")
+    return tuple(sub for sub in train if any(matches(sub, w) for w in wanted))
+
+
 def _build(cls, data, prefix=""):
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
@@ -337,9 +377,13 @@ def _build(cls, data, prefix=""):
         if key not in names:
             full = f"{prefix}.{key}" if prefix else str(key)
             raise ConfigError(f"unknown config key '{full}'")
+    if cls is DataConfig and "only" in data:
+        data = {**data, "only": _only_names(data["only"])}
     kwargs = {k: _coerce(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
     obj = cls(**kwargs)
     _check_ranges(cls, obj, prefix)
+    if cls is DataConfig and obj.only:
+        obj = dataclasses.replace(obj, train=_select(obj.train, obj.only, f"{prefix}.only" if prefix else "only"))
     if cls is Config:
         _check_order(obj)
     return obj

@@ -250,7 +250,10 @@ def test_missing_paths_name_the_path(tmp_path, broken):
     elif broken == "crop":
         missing.rename(root / "train" / "moved")
     data_path = missing if broken == "data" else root
-    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+    # a sub-dataset's part is named relative to the data path it is missing from
+    expected = str(missing) if broken == "data" else \
+        f"data_path {root} has no {missing.relative_to(root)}{'/' if broken == 'crop' else ''} (sub-dataset T:"
+    with pytest.raises(FileNotFoundError, match=re.escape(expected)):
         create_train_dataset(make_cfg(), str(data_path))
 
 

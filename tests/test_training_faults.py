@@ -101,14 +101,14 @@ def test_missing_data_path(tmp_path):
 
 
 @pytest.mark.parametrize("fault, fragments", [
-    ("index missing", ["SYN: index file not found:", "train.json"]),
+    ("index missing", ["has no train/syn/train.json (sub-dataset SYN: train/syn/crop511, train/syn/train.json)"]),
     ("index not JSON", ["SYN: invalid JSON in", "train.json"]),
     ("index binary", ["SYN:", "train.json is not a JSON text file"]),
     ("index a list", ["SYN: index", "must map video names to tracks, got a JSON list"]),
     ("track not a mapping", ["SYN: index", "video 'syn_train_0001' track '00' must map frame numbers to boxes"]),
     ("bad box", ["SYN: index", "frame '000002': a box is [x1, y1, x2, y2] (or [w, h]), got \"wide\""]),
     ("no usable box", ["SYN: no video with a valid box in"]),
-    ("crop folder missing", ["SYN: crop folder not found:", "crop511"]),
+    ("crop folder missing", ["has no train/syn/crop511/ (sub-dataset SYN:"]),
     ("wrong root", ["SYN: none of the 3 videos of", "check data.train[0].root"]),
 ])
 def test_bad_index_or_crop_folder_stops_before_the_model(data, tmp_path, fault, fragments):

@@ -40,7 +40,7 @@ import os
 import cv2
 import numpy as np
 
-from src.config import AugConfig
+from src.config import AugConfig, sub_dataset_folder
 from src.image_io import ImageError, read_image
 from src.utils import is_json_number
 from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
@@ -121,6 +121,62 @@ def _load_index(path, mtime_ns, size):
         if kept:
             labels[video] = kept
     return labels
+
+
+def _missing_part(sub, data_path):
+    """What of sub-dataset ``sub`` is not under ``data_path`` (its folder, index or crop
+    folder, relative, folders with a trailing '/'), or None."""
+    folder = sub_dataset_folder(sub)
+    if folder and not os.path.isdir(os.path.join(data_path, folder)):
+        return folder + "/"
+    if not os.path.isfile(os.path.join(data_path, sub.anno)):
+        return sub.anno
+    if not os.path.isdir(os.path.join(data_path, sub.root)):
+        return sub.root.rstrip("/") + "/"
+    return None
+
+
+def _prepare_name(sub):
+    """The ``python -m src.data.prepare`` dataset whose output ``sub``'s folder is, or None."""
+    from src.data.prepare import SOURCES
+    name = sub_dataset_folder(sub).rsplit("/", 1)[-1]
+    return name if name in SOURCES else None
+
+
+def _only_token(sub):
+    """How --data.only names ``sub``: its folder when that is one plain name, else its name."""
+    folder = sub_dataset_folder(sub)
+    return folder if folder and "/" not in folder else sub.name.lower()
+
+
+def check_sub_datasets(subs, data_path, split="train"):
+    """FileNotFoundError (one line) when a sub-dataset of ``subs`` (``cfg.data.<split>``) lacks
+    its folder, index or crop folder under ``data_path``: it names each missing one (name,
+    root, anno), how to prepare it and how to train without it."""
+    missing = [(i, sub, part) for i, sub in enumerate(subs)
+               for part in [_missing_part(sub, data_path)] if part]
+    if not missing:
+        return
+    what = ", ".join(f"no {part} (sub-dataset {sub.name}: {sub.root}, {sub.anno})" for _, sub, part in missing)
+    names = [_prepare_name(sub) for _, sub, _ in missing]
+    one = len(missing) == 1
+    if all(names) and one:
+        sub = missing[0][1]
+        out = os.path.join(data_path, sub_dataset_folder(sub))
+        how = f"prepare it with `python -m src.data.prepare {names[0]} --src RAW --out {out}`"
+    elif all(names):
+        how = (f"prepare each with `python -m src.data.prepare NAME --src RAW --out {os.path.join(data_path, 'NAME')}` "
+               f"(NAME: {', '.join(names)})")
+    else:
+        how = "check " + ", ".join(f"data.{split}[{i}].root/anno" for i, _, _ in missing)
+    present = [_only_token(sub) for i, sub in enumerate(subs) if i not in {m[0] for m in missing}]
+    if not present:
+        how += f" (none of data.{split} is there: is the data path right?)"
+    elif split == "train":
+        how += f" or leave {'it' if one else 'them'} out with --data.only {','.join(present)}"
+    else:
+        how += f" or remove {'it' if one else 'them'} from data.{split}"
+    raise FileNotFoundError(f"data_path {data_path} has {what}; {how}")
 
 
 class SubDataset:
@@ -259,6 +315,7 @@ class TrackingPairs:
         sub_cfgs = cfg.data.train if split == "train" else cfg.data.val
         if not sub_cfgs:
             raise ValueError(f"no sub-datasets configured in data.{split}")
+        check_sub_datasets(sub_cfgs, data_path, split)   # all missing ones in one message
         train = cfg.train
         self.split = split
         self.seed = train.seed

@@ -261,6 +261,10 @@ class Trainer:
         ensure_output_dir(self.output_dir)
         # inputs first: no model, checkpoint or metrics.json before the data and folder pass
         check_training_data(cfg, self.data_path, self.group_size)
+        # the effective mix (after --data.only; the checkpoints' embedded config records it too)
+        logger.info("training data%s: %s", f" (data.only {','.join(cfg.data.only)})" if cfg.data.only else "",
+                    "; ".join(f"{d.name} {d.root} frame_range {d.frame_range} num_use {d.num_use}"
+                              for d in cfg.data.train))
         self._check_output_dir()
         self._log_lr_scaling()
         ms.set_seed(cfg.train.seed)   # identical initial weights on every rank
