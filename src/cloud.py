@@ -170,16 +170,24 @@ def _unpack(archive, dest):
 
 
 def _annotations_under(root, cfg):
-    return all(os.path.isfile(os.path.join(root, d.anno)) for d in cfg.data.train)
+    """How many of the config's index files (``data.train``) lie under ``root``."""
+    return sum(os.path.isfile(os.path.join(root, d.anno)) for d in cfg.data.train)
 
 
 def locate_data_root(root, cfg):
-    """``root``, or its only sub-directory when that (and not ``root``) holds the config's index files."""
-    if cfg is None or _annotations_under(root, cfg):
+    """``root``, or the one sub-directory holding more of the config's index files than it
+    and every other one (an archive of ``DATA/``). Counting, not requiring all, lets a
+    partial ``DATA/`` still be the root, so the missing sub-datasets are named under it."""
+    if cfg is None:
+        return root
+    here = _annotations_under(root, cfg)
+    if here == len(cfg.data.train):
         return root
     subdirs = [os.path.join(root, n) for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))]
-    found = [d for d in subdirs if _annotations_under(d, cfg)]
-    return found[0] if len(found) == 1 else root
+    counts = sorted(((_annotations_under(d, cfg), d) for d in subdirs), reverse=True)
+    if counts and counts[0][0] > here and (len(counts) == 1 or counts[1][0] < counts[0][0]):
+        return counts[0][1]
+    return root
 
 
 def fetch_data(data_url, cache_dir, unzip_mode=0, cfg=None):

@@ -238,6 +238,13 @@ def test_cloud_archives_of_prepared_folders(prepared, tmp_path):
         t.add(prepared / "vid" / "crop511" / videos[1], arcname=f"vid/crop511/{videos[1]}")
     root = fetch_data(str(parts), str(tmp_path / "c4"), 2, _only("vid"))
     assert sorted(os.listdir(Path(root) / "vid" / "crop511")) == videos
+    # an archive of a DATA/ lacking a sub-dataset: DATA/ is still the root, so the message names it there
+    with tarfile.open(tmp_path / "partial.tar", "w") as t:
+        t.add(prepared / "vid", arcname="DATA/vid")
+    root = fetch_data(str(tmp_path / "partial.tar"), str(tmp_path / "c5"), 2, cfg)
+    assert root == str(tmp_path / "c5" / "data" / "DATA")
+    with pytest.raises(FileNotFoundError, match=f"^data_path {root} has no coco/ "):
+        check_sub_datasets(cfg.data.train, root)
 
 
 def test_cloud_training_from_per_sub_dataset_archives(prepared, tmp_path):
