@@ -14,8 +14,8 @@ local disk (``/cache``). ``train.py --is_cloudtrain True`` therefore
    (``crop511/..``, ``train.json``, i.e. packed inside ``DATA/vid``): those
    go to the folder named after the archive (``vid.zip`` -> ``vid/``).
    Archives holding parts of one folder are merged. The data root is
-   ``CACHE/data``, or its single sub-directory when only that holds the
-   config's index files (an archive of ``DATA/``);
+   ``CACHE/data``, or its sub-directory holding more of the config's index
+   files than it and any other (an archive of ``DATA/``);
 2. copies the newest checkpoints and metrics.json of an earlier run of the
    same experiment from ``train_url`` into ``CACHE/train``, so a restarted job
    resumes as a local rerun does;
