@@ -123,7 +123,7 @@ def test_ytb_videos_tracks_frames_are_pysots(ytb):
                                [40.0, 31.5, 88.0, 76.5])
     assert_index_close(ytb["prepared"], ytb["index"])
     assert dropped_total(ytb["records"]) == ytb["dropped"] == {
-        "absent": 1, "missing frame": 1, "invalid box": 2, "same second": 1}
+        "absent": 1, "missing frame": 1, "invalid box": 2, "negative coordinate": 1, "same second": 1}
     assert all(not r["corrupt"] for r in ytb["records"])
 
 

@@ -7,7 +7,7 @@ per CSV line, ``yt_bb_detection_<split>/<class_id>/<youtube_id>_<ms>_<class_id>_
 * one YouTube id with objects of two classes (two videos), two objects in
   one video, an object absent for a second (coordinates -1, as in the CSV);
 * a line whose frame was not downloaded, a zero-width box, a box with
-  xmax < xmin, a box touching the right and bottom borders;
+  xmax < xmin, a negative coordinate, a box touching the right and bottom borders;
 * two lines of one object in the same second (7000 and 7500 ms: the later
   one is kept); 4:3 and 16:9 frames of different sizes.
 """
@@ -42,6 +42,7 @@ VIDEOS = {
         (12000, 0, "present", 0.2, 0.6, 0.1, 0.7),
         (13000, 0, "present", 0.7, 0.4, 0.1, 0.7),       # xmax < xmin
         (14000, 0, "present", 0.25, 0.65, 0.15, 0.75),
+        (15000, 0, "present", -0.05, 0.3, 0.1, 0.7),    # a negative coordinate (pysot drops it)
     ],
 }
 NOT_DOWNLOADED = {("AAB6lO-XiKE", 2000, 0, 1)}   # (youtube_id, ms, class_id, object_id)
@@ -74,6 +75,7 @@ def write(root, split="train", header=False, videos=None):
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 cv2.imwrite(path, texture(width, height, seed=100 * n + i))
             reason = ("absent" if presence == "absent"
+                      else "negative coordinate" if min(xmin, xmax, ymin, ymax) < 0
                       else "invalid box" if xmax <= xmin or ymax <= ymin
                       else "missing frame" if (youtube_id, ms, class_id, obj) in NOT_DOWNLOADED else None)
             if reason:
