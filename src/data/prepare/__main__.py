@@ -71,21 +71,21 @@ def report_lines(summary):
 
 
 def run(args):
-    try:
-        ensure_output_dir(args.out, "--out")
-    except ValueError as e:
-        raise PrepareError(str(e)) from None
     for flag, value, least in (("--workers", args.workers, 1), ("--limit", args.limit, 1),
                                ("--instance_size", args.instance_size, 2)):
         if value is not None and value < least:
             raise PrepareError(f"{flag} must be at least {least}, got {value}")
     source_cls = get_source(args.dataset)
-    if args.rebuild_index:
+    if args.rebuild_index:   # reads --out only, creates nothing
         return runner.rebuild_index(args.out, source_cls.name or args.dataset, args.split)
     if not args.src:
         raise PrepareError("--src RAW_ROOT is required (the raw dataset folder); "
                            "only --rebuild_index works without it")
     source = source_cls(args.src, args.split)
+    try:
+        ensure_output_dir(args.out, "--out")
+    except ValueError as e:
+        raise PrepareError(str(e)) from None
     summary = runner.prepare(source, args.out, workers=args.workers, instance_size=args.instance_size,
                              restart=args.restart, limit=args.limit, progress=not args.quiet)
     return summary
