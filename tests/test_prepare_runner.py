@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 
 import cv2
 import numpy as np
@@ -173,6 +172,20 @@ def test_crops_index_and_report(raw, tmp_path, capsys):
     lines = journal_lines(out)
     assert lines[0]["dataset"] == "tiny" and lines[0]["src"] == os.path.abspath(src)
     assert sorted(r["key"] for r in lines[1:]) == sorted(expected)
+
+
+def test_training_loader_reads_the_output(raw, tmp_path):
+    from src.config import SubDatasetConfig
+    from src.data.crop511 import SubDataset
+    src, expected = raw
+    runner.prepare(TinySource(src, "train"), str(tmp_path / "tiny"), progress=False)
+    sub = SubDataset(SubDatasetConfig("TINY", "tiny/crop511", "tiny/train.json"), str(tmp_path), 0)
+    assert sorted(sub.videos) == sorted(expected) and not sub.missing_video_folders()
+    for video, tracks in expected.items():
+        for track, frames in tracks.items():
+            for frame, box in frames.items():
+                path, anno = sub.get_image_anno(video, track, int(frame))
+                assert os.path.isfile(path) and anno == box
 
 
 def test_workers_give_the_same_output(raw, tmp_path):

@@ -51,11 +51,11 @@ def _duration(seconds):
 
 def report_lines(summary):
     """What the end-of-run printout says (also used by the tests)."""
-    s = summary["settings"]
-    lines = [f"{s['dataset']} {s['split']}: {_count(summary['videos'])} videos "
+    s, unit = summary["settings"], summary["unit"]
+    lines = [f"{s['dataset']} {s['split']}: {_count(summary['videos'])} {unit}s "
              f"({_count(summary['indexed'])} with tracks), {_count(summary['crops'])} crops -> {summary['index']}"]
     if summary.get("listed") is not None:
-        lines.append(f"cropped {_count(summary['cropped_now'])} videos now, {_count(summary['resumed'])} "
+        lines.append(f"cropped {_count(summary['cropped_now'])} {unit}s now, {_count(summary['resumed'])} "
                      f"were done before, in {_duration(summary['seconds'])}")
     if summary["dropped_total"]:
         reasons = ", ".join(f"{k} {_count(v)}" for k, v in sorted(summary["dropped"].items(), key=lambda kv: -kv[1]))

@@ -51,7 +51,7 @@ def paths(out_root, index_name):
 def settings_of(source, instance_size):
     return {"format": JOURNAL_FORMAT, "dataset": source.name, "split": source.split,
             "instance_size": instance_size, "src": os.path.abspath(source.src),
-            "index": source.index_name()}
+            "index": source.index_name(), "unit": source.unit}
 
 
 # --- journal ----------------------------------------------------------------
@@ -210,7 +210,8 @@ def finish(out_root, header, records, extra):
     """Write the index and the report; the summary dict (also the report's content)."""
     p = paths(out_root, header["index"])
     write_atomic(p["index"], json.dumps(build_index(records), indent=4, sort_keys=True))
-    summary = {"settings": {k: header[k] for k in SETTINGS}, "index": p["index"], **extra,
+    summary = {"settings": {k: header[k] for k in SETTINGS}, "index": p["index"],
+               "unit": header.get("unit", "video"), **extra,
                **summarize(records)}
     write_atomic(p["report"], json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
