@@ -2,11 +2,13 @@
 
     python benchmarks/prepare_speed.py [--workers N] [--videos 8] [--frames 25] [--keep DIR]
 
-Generates a raw video dataset in a temp dir (JPEG frames with photo-like
-file sizes at ImageNet VID's 500x375 and at 1280x720, one moving box per
-frame, so crops/s = images/s) and runs :func:`src.data.prepare.runner.prepare`
-on it with 1 worker (in this process, OpenCV with its own threads) and with
-N workers (default: all CPUs). Prints crops/s for both and the hours a full
+Generates a raw dataset in GOT-10k's layout in a temp dir (JPEG frames with
+photo-like file sizes at ImageNet VID's 500x375 and at 1280x720, one moving
+box per frame, so crops/s = images/s) and runs
+:func:`src.data.prepare.runner.prepare` with the GOT-10k reader on it, with
+1 worker (in this process, OpenCV with its own threads; and again with
+OpenCV on one thread: the rate of one CPU) and with N workers (default: all
+CPUs; OpenCV single-threaded in each). Prints crops/s for both and the hours a full
 ImageNet VID train split would take at the measured rates.
 """
 import argparse
@@ -21,27 +23,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from src.data.prepare.core import Frame, Obj, Source, Video  # noqa: E402
+from src.data.prepare.got10k import Got10kSource  # noqa: E402
 from src.data.prepare.runner import prepare  # noqa: E402
 
 SIZES = [(500, 375), (1280, 720)]
 # ImageNet VID train: ~1.1 million boxes (an estimate: 3,862 snippets with ~1.12 M
 # frames, about one box per frame after pysot's filters; pysot's readme gives no count)
 VID_TRAIN_BOXES = 1.1e6
-
-
-class BenchSource(Source):
-    """``<src>/<video>/<frame:06d>.jpg`` and ``boxes.npy`` (frames x 4, x1 y1 x2 y2)."""
-    name = "bench"
-
-    def list_videos(self):
-        return sorted(os.listdir(self.src))
-
-    def load_video(self, key):
-        boxes = np.load(os.path.join(self.src, key, "boxes.npy"))
-        frames = [Frame(f, os.path.join(self.src, key, f"{f:06d}.jpg"), [Obj(0, [float(v) for v in box])])
-                  for f, box in enumerate(boxes)]
-        return Video(key, frames)
 
 
 def photo_like(rng, w, h):
@@ -52,29 +40,33 @@ def photo_like(rng, w, h):
 
 
 def make_dataset(root, size, videos, frames, seed=0):
-    """Frames of one size; each video cycles through 5 distinct images (decoding cost is per file)."""
+    """GOT-10k train split of one frame size; each sequence cycles through 5 distinct
+    images (decoding cost is per file). The mean JPEG size in bytes."""
     rng = np.random.default_rng(seed)
     w, h = size
     images = [cv2.imencode(".jpg", photo_like(rng, w, h), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
               for _ in range(5)]
-    for v in range(videos):
-        folder = os.path.join(root, f"video_{v:04d}")
+    names = [f"GOT-10k_Train_{v + 1:06d}" for v in range(videos)]
+    for name in names:
+        folder = os.path.join(root, "train", name)
         os.makedirs(folder)
-        bw, bh = rng.uniform(0.1, 0.5) * w, rng.uniform(0.1, 0.5) * h
-        cx = np.clip(w / 2 + np.cumsum(rng.normal(0, 3, frames)), bw / 2, w - bw / 2)
-        cy = np.clip(h / 2 + np.cumsum(rng.normal(0, 3, frames)), bh / 2, h - bh / 2)
-        np.save(os.path.join(folder, "boxes.npy"),
-                np.round(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), 1))
+        bw, bh = int(rng.uniform(0.1, 0.5) * w), int(rng.uniform(0.1, 0.5) * h)
+        x = np.clip(w / 2 - bw / 2 + np.cumsum(rng.normal(0, 3, frames)), 0, w - bw).astype(int)
+        y = np.clip(h / 2 - bh / 2 + np.cumsum(rng.normal(0, 3, frames)), 0, h - bh).astype(int)
+        with open(os.path.join(folder, "groundtruth.txt"), "w") as fh:
+            fh.writelines(f"{a}.0000,{b}.0000,{bw}.0000,{bh}.0000\n" for a, b in zip(x, y))
         for f in range(frames):
-            with open(os.path.join(folder, f"{f:06d}.jpg"), "wb") as fh:
+            with open(os.path.join(folder, f"{f + 1:08d}.jpg"), "wb") as fh:
                 fh.write(images[f % len(images)])
+    with open(os.path.join(root, "train", "list.txt"), "w") as fh:
+        fh.write("\n".join(names) + "\n")
     return sum(len(b) for b in images) / len(images)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--videos", type=int, default=8, help="videos per frame size")
+    p.add_argument("--videos", type=int, default=8, help="sequences per frame size")
     p.add_argument("--frames", type=int, default=25, help="frames per video")
     p.add_argument("--keep", help="generate and crop in this folder and keep it (default: a temp dir)")
     args = p.parse_args()
@@ -85,25 +77,30 @@ def main():
         print(f"{args.videos} videos x {args.frames} frames per size, 1 box per frame; "
               f"{args.workers} workers = {os.cpu_count()} CPUs" if args.workers == os.cpu_count()
               else f"{args.videos} videos x {args.frames} frames per size; {args.workers} workers")
-        print(f"{'frame size':>10} {'JPEG KB':>8} {'1 worker':>12} {f'{args.workers} workers':>12} {'speed-up':>9}")
+        print(f"{'frame size':>10} {'JPEG KB':>8} {'1 thread':>12} {'1 worker':>12} "
+              f"{f'{args.workers} workers':>12} {'speed-up':>9}")
         for w, h in SIZES:
             raw = os.path.join(root, f"raw_{w}x{h}")
             t0 = time.time()
             kb = make_dataset(raw, (w, h), args.videos, args.frames) / 1024
             gen = time.time() - t0
-            row = []
-            for workers in (1, args.workers):
-                out = os.path.join(root, f"out_{w}x{h}_{workers}")
+            row, threads = [], cv2.getNumThreads()
+            for name, workers, cv2_threads in (("single", 1, 1), ("one", 1, threads), ("many", args.workers, threads)):
+                out = os.path.join(root, f"out_{w}x{h}_{name}")
                 shutil.rmtree(out, ignore_errors=True)
-                s = prepare(BenchSource(raw, "train"), out, workers=workers, progress=False)
+                cv2.setNumThreads(cv2_threads)
+                s = prepare(Got10kSource(raw, "train"), out, workers=workers, progress=False)
                 row.append(s["crops"] / s["seconds"])
+            cv2.setNumThreads(threads)
             rates[(w, h)] = row
-            print(f"{f'{w}x{h}':>10} {kb:8.0f} {row[0]:10.1f}/s {row[1]:10.1f}/s {row[1] / row[0]:8.2f}x"
+            print(f"{f'{w}x{h}':>10} {kb:8.0f} {row[0]:10.1f}/s {row[1]:10.1f}/s {row[2]:10.1f}/s "
+                  f"{row[2] / row[1]:8.2f}x"
                   f"   (generated in {gen:.1f} s)")
         print(f"ImageNet VID train (~{VID_TRAIN_BOXES / 1e6:.1f} M boxes, an estimate) at these rates:")
-        for (w, h), (one, many) in rates.items():
+        for (w, h), (single, one, many) in rates.items():
             print(f"  all frames {w}x{h}: {VID_TRAIN_BOXES / one / 3600:.1f} h with 1 worker, "
-                  f"{VID_TRAIN_BOXES / many / 3600:.1f} h with {args.workers}")
+                  f"{VID_TRAIN_BOXES / many / 3600:.1f} h with {args.workers}; "
+                  f"~{VID_TRAIN_BOXES / (single * 16) / 60:.0f} min on 16 CPUs (1-thread rate x 16, if it scales)")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
