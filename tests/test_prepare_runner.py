@@ -22,6 +22,7 @@ import pytest
 from src.data.prepare import SOURCES, runner
 from src.data.prepare.__main__ import main
 from src.data.prepare.core import Frame, Obj, PrepareError, Source, Video, box_invalid
+from raw_fixtures.pysot_crop import pysot_crop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,21 +98,6 @@ def make_dataset(root, videos=3, frames=3, seed=0, sizes=((64, 48), (160, 120), 
     return expected
 
 
-def pysot_crop(image, box, out=511, exemplar=127, context=0.5):
-    """pysot par_crop.py, written out from its formulas (independent of src.data.crop)."""
-    w, h = box[2] - box[0], box[3] - box[1]
-    cx, cy = box[0] + w / 2, box[1] + h / 2
-    wc, hc = w + context * (w + h), h + context * (w + h)
-    s_z = math.sqrt(wc * hc)
-    scale_z = exemplar / s_z
-    s_x = s_z + 2 * ((out - exemplar) / 2) / scale_z
-    bx = [cx - s_x / 2, cy - s_x / 2, cx + s_x / 2, cy + s_x / 2]
-    a, b = (out - 1) / (bx[2] - bx[0]), (out - 1) / (bx[3] - bx[1])
-    mapping = np.array([[a, 0, -a * bx[0]], [0, b, -b * bx[1]]], dtype=np.float64)
-    mean = tuple(float(c) for c in image.mean(axis=(0, 1)))
-    return cv2.warpAffine(image, mapping, (out, out), borderMode=cv2.BORDER_CONSTANT, borderValue=mean)
-
-
 def crop_files(out):
     """{relative path: (bytes, mtime_ns)} of every file under crop511/."""
     base = os.path.join(out, "crop511")
@@ -165,7 +151,7 @@ def test_crops_index_and_report(raw, tmp_path, capsys):
     assert report["dropped"] == {"invalid": 3, "too small": 3} and report["dropped_total"] == 6
     assert report["videos"] == 3 and report["crops"] == len(crops) and report["corrupt"] == 0
     assert report["settings"] == {"dataset": "tiny", "split": "train", "instance_size": 511,
-                                  "src": os.path.abspath(src)}
+                                  "src": os.path.abspath(src), "options": {}}
     printed = capsys.readouterr().out
     assert "dropped 6 boxes: invalid 3, too small 3" in printed
     # journal: a settings header, then one record per video

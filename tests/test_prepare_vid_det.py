@@ -19,6 +19,7 @@ from src.data.crop511 import SubDataset, TrackingPairs
 from src.data.prepare import get_source
 from src.data.prepare.core import PrepareError, crop_video
 from src.data.prepare.runner import prepare
+from raw_fixtures.pysot_crop import pysot_crop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 V0 = "ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000"
@@ -262,22 +263,6 @@ def test_det_bad_xml_and_missing_folders(tmp_path):
 
 # ---------------------------------------------------------------- crops and the loader
 
-def pysot_crop(image, box):
-    """pysot par_crop.py's search crop at 511, computed here on its own."""
-    x1, y1, x2, y2 = box
-    w, h = x2 - x1, y2 - y1
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    wc_z, hc_z = h + 0.5 * (w + h), w + 0.5 * (w + h)
-    s_z = np.sqrt(wc_z * hc_z)
-    pad = (511 - 127) / 2 / (127 / s_z)
-    s_x = s_z + 2 * pad
-    bx1, by1, bx2, by2 = cx - s_x / 2, cy - s_x / 2, cx + s_x / 2, cy + s_x / 2
-    a, b = 510 / (bx2 - bx1), 510 / (by2 - by1)
-    mapping = np.array([[a, 0, -a * bx1], [0, b, -b * by1]])
-    padding = np.mean(image, axis=(0, 1))
-    return cv2.warpAffine(image, mapping, (511, 511), borderMode=cv2.BORDER_CONSTANT, borderValue=padding)
-
-
 @pytest.mark.parametrize("name, split, index", [
     ("vid", "train", VID_TRAIN), ("vid", "val", VID_VAL), ("det", "train", DET_TRAIN), ("det", "val", DET_VAL)])
 def test_crops_are_pysots_and_index_is_written(raw, prepared, name, split, index):
@@ -374,3 +359,21 @@ def test_cli_malformed_xml_is_one_line(tmp_path):
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and path in lines[0] and "Traceback" not in run.stderr
+
+
+def test_cli_reader_options_reach_the_reader_and_the_journal(raw, tmp_path, capsys):
+    from src.data.prepare.__main__ import main
+    out = str(tmp_path / "vid")
+    assert main(["vid", "--src", raw["vid"], "--out", out, "--workers", "1", "--quiet", "--all_segments"]) == 0
+    with open(os.path.join(out, "train.json")) as f:
+        assert "000001" in json.load(f)[V0]["01"]     # the earlier segment kept
+    capsys.readouterr()
+    # the same folder without the option would mix two indexes: refused, naming the option
+    assert main(["vid", "--src", raw["vid"], "--out", out, "--workers", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "options" in err[0] and "all_segments" in err[0] and "--restart" in err[0]
+    # an option of another dataset's reader
+    assert main(["det", "--src", raw["det"], "--out", str(tmp_path / "det"), "--all_segments"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["prepare: --all_segments is an option of vid, not of det"]
+    assert not os.path.exists(tmp_path / "det")

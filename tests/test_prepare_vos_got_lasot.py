@@ -19,22 +19,9 @@ from src.data.crop511 import SubDataset, TrackingPairs, mask_path
 from src.data.prepare import get_source
 from src.data.prepare.core import PrepareError, crop_video
 from src.data.prepare import ytb_vos
+from raw_fixtures.pysot_crop import pysot_crop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def pysot_crop(image, box, padding, size=511):
-    """pysot / SiamMask par_crop.py ``crop_like_SiamFCx``, written out: s_x = s_z + 2 * pad."""
-    x1, y1, x2, y2 = box
-    w, h = x2 - x1, y2 - y1
-    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    s_z = np.sqrt((w + 0.5 * (w + h)) * (h + 0.5 * (w + h)))
-    pad = (size - 127) / 2 / (127 / s_z)
-    s_x = s_z + 2 * pad
-    bx1, by1, bx2, by2 = cx - s_x / 2, cy - s_x / 2, cx + s_x / 2, cy + s_x / 2
-    a, b = (size - 1) / (bx2 - bx1), (size - 1) / (by2 - by1)
-    mapping = np.array([[a, 0, -a * bx1], [0, b, -b * by1]])
-    return cv2.warpAffine(image, mapping, (size, size), borderMode=cv2.BORDER_CONSTANT, borderValue=padding)
 
 
 def prepare(source, out):

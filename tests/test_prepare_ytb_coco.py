@@ -24,34 +24,9 @@ from src.data.crop511 import SubDataset, TrackingPairs, mask_path
 from src.data.prepare import get_source
 from src.data.prepare.core import PrepareError, crop_video
 from src.data.prepare.ytb import frame_size
+from raw_fixtures.pysot_crop import pysot_crop, siammask_mask_crop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def pysot_crop_geometry(box, out=511, exemplar=127, context=0.5):
-    """pysot par_crop.py crop_like_SiamFC: the 2x3 matrix of crop_hwc for the search crop."""
-    x1, y1, x2, y2 = box
-    w, h = x2 - x1, y2 - y1
-    wc_z, hc_z = h + context * (w + h), w + context * (w + h)
-    s_z = math.sqrt(wc_z * hc_z)
-    pad = (out - exemplar) / 2 / (exemplar / s_z)
-    s_x = s_z + 2 * pad
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    bx1, by1, bx2, by2 = cx - s_x / 2, cy - s_x / 2, cx + s_x / 2, cy + s_x / 2
-    a, b = (out - 1) / (bx2 - bx1), (out - 1) / (by2 - by1)
-    return np.array([[a, 0, -a * bx1], [0, b, -b * by1]])
-
-
-def pysot_crop(image, box, out=511):
-    padding = tuple(float(v) for v in np.mean(image, axis=(0, 1)))
-    return cv2.warpAffine(image, pysot_crop_geometry(box, out), (out, out),
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=padding)
-
-
-def siammask_mask_crop(mask, box, threshold, out=511):
-    warped = cv2.warpAffine(mask.astype(np.float32), pysot_crop_geometry(box, out), (out, out),
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return (warped > threshold).astype(np.uint8) * 255
 
 
 def assert_jpeg_close(crop_path, expected):

@@ -18,6 +18,13 @@ from src.data.prepare import runner
 from src.utils import ensure_output_dir
 
 SHOWN_CORRUPT = 5
+# options of one dataset's reader (keyword arguments of its Source): flag -> (dataset, help)
+SOURCE_FLAGS = {
+    "all_segments": ("vid", "keep every segment of a track that leaves and re-enters the video "
+                            "(pysot's gen_json.py keeps only the last one; default: as pysot)"),
+    "include_extra": ("det", "also the ILSVRC2013_train_extra* folders (SiamMask lists them, pysot does not; "
+                             "default: as pysot)"),
+}
 
 
 def build_parser():
@@ -25,7 +32,8 @@ def build_parser():
     p.add_argument("dataset", help=f"one of {', '.join(SOURCES)}")
     p.add_argument("--src", help="raw dataset folder (as downloaded and extracted)")
     p.add_argument("--out", required=True, help="output folder: crop511/, the index JSON, journal, report")
-    p.add_argument("--split", default="train", help="train or val (default train)")
+    p.add_argument("--split", default="train",
+                   help="default train; val for most datasets, test for lasot")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="crop processes (default: all CPUs; 1 runs in this process)")
     p.add_argument("--instance_size", type=int, default=INSTANCE_SIZE, help="crop side (default 511, pysot's)")
@@ -35,6 +43,8 @@ def build_parser():
     p.add_argument("--rebuild_index", action="store_true",
                    help="write the index and report again from the journal alone (no --src needed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for flag, (dataset, text) in SOURCE_FLAGS.items():
+        p.add_argument(f"--{flag}", action="store_true", help=f"{dataset} only: {text}")
     return p
 
 
@@ -81,7 +91,13 @@ def run(args):
     if not args.src:
         raise PrepareError("--src RAW_ROOT is required (the raw dataset folder); "
                            "only --rebuild_index works without it")
-    source = source_cls(args.src, args.split)
+    options = {}
+    for flag, (dataset, _) in SOURCE_FLAGS.items():
+        if getattr(args, flag):
+            if args.dataset != dataset:
+                raise PrepareError(f"--{flag} is an option of {dataset}, not of {args.dataset}")
+            options[flag] = True
+    source = source_cls(args.src, args.split, **options)
     try:
         ensure_output_dir(args.out, "--out")
     except ValueError as e:

@@ -82,6 +82,7 @@ class Source:
     name = ""               # CLI name: vid, ytb, coco, det, ytb_vos, got10k, lasot
     has_mask = False        # writes <frame>.<track>.m.png beside each crop
     unit = "video"          # progress-bar unit ('image' for COCO / DET)
+    options = {}            # reader options that change the output (non-default ones only; in the journal header)
     splits = ("train", "val")
     mask_threshold = MASK_THRESHOLD     # crop_mask's threshold for this dataset's masks
 
@@ -143,7 +144,6 @@ def crop_video(source, key, crop_root, instance_size=INSTANCE_SIZE):
     """
     video = source.load_video(key)
     out_dir = os.path.join(crop_root, video.key)
-    os.makedirs(out_dir, exist_ok=True)
     tracks, corrupt, crops = {}, [], 0
     for frame in video.frames:
         if not frame.objects:
@@ -159,6 +159,8 @@ def crop_video(source, key, crop_root, instance_size=INSTANCE_SIZE):
         avg_chans = tuple(float(v) for v in cv2.mean(image)[:3])
         for obj in frame.objects:
             name = os.path.join(out_dir, crop_name(frame.frame, obj.track))
+            if not crops:   # only videos with a crop get a folder
+                os.makedirs(out_dir, exist_ok=True)
             if source.has_mask:
                 try:
                     mask = source.read_mask(frame, obj, image.shape[:2])

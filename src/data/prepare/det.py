@@ -45,6 +45,7 @@ class DetSource(Source):
     def __init__(self, src, split, include_extra=False):
         super().__init__(src, split)
         self.include_extra = include_extra
+        self.options = {"include_extra": True} if include_extra else {}
         self.ann_dir = os.path.join(src, "Annotations", "DET", split)
         self.data_dir = os.path.join(src, "Data", "DET", split)
         self.files = {}     # key -> annotation path (list_videos; workers share it by fork)

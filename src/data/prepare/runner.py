@@ -32,7 +32,7 @@ JOURNAL_FORMAT = 1
 CROP_DIR = "crop511"
 RECORD_KEYS = {"key": str, "video": str, "tracks": dict, "dropped": dict, "corrupt": list, "crops": int}
 # settings a journal is only valid for (the header's other fields are informative)
-SETTINGS = ("dataset", "split", "instance_size", "src")
+SETTINGS = ("dataset", "split", "instance_size", "src", "options")
 
 # The source of the running job. Set before the pool forks so that every
 # worker shares what list_videos parsed (a 1 GB COCO JSON is parsed once),
@@ -50,7 +50,7 @@ def paths(out_root, index_name):
 
 def settings_of(source, instance_size):
     return {"format": JOURNAL_FORMAT, "dataset": source.name, "split": source.split,
-            "instance_size": instance_size, "src": os.path.abspath(source.src),
+            "instance_size": instance_size, "src": os.path.abspath(source.src), "options": dict(source.options),
             "index": source.index_name(), "unit": source.unit}
 
 

@@ -142,6 +142,7 @@ class VidSource(Source):
     def __init__(self, src, split, all_segments=False):
         super().__init__(src, split)
         self.all_segments = all_segments
+        self.options = {"all_segments": True} if all_segments else {}
         self.ann_dir = os.path.join(src, "Annotations", "VID", split)
         self.data_dir = os.path.join(src, "Data", "VID", split)
 
