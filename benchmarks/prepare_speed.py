@@ -8,8 +8,11 @@ box per frame, so crops/s = images/s) and runs
 :func:`src.data.prepare.runner.prepare` with the GOT-10k reader on it, with
 1 worker (in this process, OpenCV with its own threads; and again with
 OpenCV on one thread: the rate of one CPU) and with N workers (default: all
-CPUs; OpenCV single-threaded in each). Prints crops/s for both and the hours a full
-ImageNet VID train split would take at the measured rates.
+CPUs; OpenCV single-threaded in each). When ../shared/golden/data/bag (a real
+VOT sequence, 480x360) is there it is a third row: real frames, its polygons
+turned into GOT-10k boxes. Prints crops/s, the mean size of a crop511 JPEG, and
+what the published box counts of the public training sets would take at the
+measured rates (time and disk: estimates, the counts are the datasets' own).
 """
 import argparse
 import os
@@ -27,9 +30,15 @@ from src.data.prepare.got10k import Got10kSource  # noqa: E402
 from src.data.prepare.runner import prepare  # noqa: E402
 
 SIZES = [(500, 375), (1280, 720)]
-# ImageNet VID train: ~1.1 million boxes (an estimate: 3,862 snippets with ~1.12 M
-# frames, about one box per frame after pysot's filters; pysot's readme gives no count)
-VID_TRAIN_BOXES = 1.1e6
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BAG = os.path.join(ROOT, "..", "shared", "golden", "data", "bag")
+# boxes in the training splits, as the datasets publish them (before the
+# readers' filters, which drop a few per cent): ILSVRC2015 devkit readme
+# (VID train 866,870; DET train 478,807 incl. the extra folders), COCO 2017
+# instances_train2017 (860,001 objects), YouTube-VOS 2019 train (6,459 objects
+# x ~30 annotated frames: an estimate, the frame count is not published)
+PUBLISHED_BOXES = {"ImageNet VID train": 866870, "ImageNet DET train": 478807,
+                   "COCO train2017": 860001, "YouTube-VOS 2019 train (estimate)": 6459 * 30}
 
 
 def photo_like(rng, w, h):
@@ -63,6 +72,35 @@ def make_dataset(root, size, videos, frames, seed=0):
     return sum(len(b) for b in images) / len(images)
 
 
+def make_real(root, frames_per_video=25):
+    """The VOT sequence ``bag`` as a GOT-10k train split: its frames linked, cut into
+    sequences of ``frames_per_video`` (workers share out whole videos), polygons ->
+    axis-aligned x,y,w,h. Its mean JPEG size in bytes."""
+    frames = sorted(f for f in os.listdir(BAG) if f.endswith(".jpg"))
+    with open(os.path.join(BAG, "groundtruth.txt")) as fh:
+        polygons = [np.array(line.split(","), dtype=np.float64).reshape(-1, 2) for line in fh if line.strip()]
+    names = []
+    for start in range(0, len(polygons), frames_per_video):
+        names.append(f"bag_{start // frames_per_video:03d}")
+        folder = os.path.join(root, "train", names[-1])
+        os.makedirs(folder)
+        with open(os.path.join(folder, "groundtruth.txt"), "w") as fh:
+            for i, poly in enumerate(polygons[start:start + frames_per_video]):
+                (x1, y1), (x2, y2) = poly.min(axis=0), poly.max(axis=0)
+                fh.write(f"{x1:.4f},{y1:.4f},{x2 - x1:.4f},{y2 - y1:.4f}\n")
+                os.symlink(os.path.abspath(os.path.join(BAG, frames[start + i])),
+                           os.path.join(folder, f"{i + 1:08d}.jpg"))
+    with open(os.path.join(root, "train", "list.txt"), "w") as fh:
+        fh.write("\n".join(names) + "\n")
+    return float(np.mean([os.path.getsize(os.path.join(BAG, f)) for f in frames]))
+
+
+def mean_crop_kb(out):
+    sizes = [os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(out) for f in files
+             if f.endswith(".x.jpg")]
+    return sum(sizes) / len(sizes) / 1024
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -77,30 +115,36 @@ def main():
         print(f"{args.videos} videos x {args.frames} frames per size, 1 box per frame; "
               f"{args.workers} workers = {os.cpu_count()} CPUs" if args.workers == os.cpu_count()
               else f"{args.videos} videos x {args.frames} frames per size; {args.workers} workers")
-        print(f"{'frame size':>10} {'JPEG KB':>8} {'1 thread':>12} {'1 worker':>12} "
+        print(f"{'frames':>16} {'JPEG KB':>8} {'crop KB':>8} {'1 thread':>12} {'1 worker':>12} "
               f"{f'{args.workers} workers':>12} {'speed-up':>9}")
-        for w, h in SIZES:
-            raw = os.path.join(root, f"raw_{w}x{h}")
+        rows = [(f"{w}x{h}", (w, h)) for w, h in SIZES]
+        if os.path.isdir(BAG):
+            rows.append(("real (VOT bag)", None))
+        crop_kb = {}
+        for label, size in rows:
+            raw = os.path.join(root, f"raw_{label.split()[0]}")
             t0 = time.time()
-            kb = make_dataset(raw, (w, h), args.videos, args.frames) / 1024
+            kb = (make_dataset(raw, size, args.videos, args.frames) if size else make_real(raw)) / 1024
             gen = time.time() - t0
             row, threads = [], cv2.getNumThreads()
             for name, workers, cv2_threads in (("single", 1, 1), ("one", 1, threads), ("many", args.workers, threads)):
-                out = os.path.join(root, f"out_{w}x{h}_{name}")
+                out = os.path.join(root, f"out_{label.split()[0]}_{name}")
                 shutil.rmtree(out, ignore_errors=True)
                 cv2.setNumThreads(cv2_threads)
                 s = prepare(Got10kSource(raw, "train"), out, workers=workers, progress=False)
                 row.append(s["crops"] / s["seconds"])
             cv2.setNumThreads(threads)
-            rates[(w, h)] = row
-            print(f"{f'{w}x{h}':>10} {kb:8.0f} {row[0]:10.1f}/s {row[1]:10.1f}/s {row[2]:10.1f}/s "
-                  f"{row[2] / row[1]:8.2f}x"
-                  f"   (generated in {gen:.1f} s)")
-        print(f"ImageNet VID train (~{VID_TRAIN_BOXES / 1e6:.1f} M boxes, an estimate) at these rates:")
-        for (w, h), (single, one, many) in rates.items():
-            print(f"  all frames {w}x{h}: {VID_TRAIN_BOXES / one / 3600:.1f} h with 1 worker, "
-                  f"{VID_TRAIN_BOXES / many / 3600:.1f} h with {args.workers}; "
-                  f"~{VID_TRAIN_BOXES / (single * 16) / 60:.0f} min on 16 CPUs (1-thread rate x 16, if it scales)")
+            rates[label] = row
+            crop_kb[label] = mean_crop_kb(out)
+            print(f"{label:>16} {kb:8.0f} {crop_kb[label]:8.0f} {row[0]:10.1f}/s {row[1]:10.1f}/s "
+                  f"{row[2]:10.1f}/s {row[2] / row[1]:8.2f}x   (generated in {gen:.1f} s)")
+        print("published training-set boxes at these rates (estimates: time with "
+              f"{args.workers} workers / on 16 CPUs at 16x the 1-thread rate, crop511 disk):")
+        for dataset, boxes in PUBLISHED_BOXES.items():
+            cells = [f"{label}: {boxes / many / 3600:.1f} h / {boxes / (single * 16) / 60:.0f} min / "
+                     f"{boxes * crop_kb[label] / 1024 ** 2:.0f} GB"
+                     for label, (single, _, many) in rates.items()]
+            print(f"  {dataset} ({boxes:,} boxes): " + "; ".join(cells))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
