@@ -42,13 +42,16 @@ class AnchorConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = "siamrpn"            # siamrpn | siammask
-    backbone: str = "alexnet"        # alexnet | resnet50 (SiamMask)
+    arch: str = "siamrpn"            # siamrpn | siammask | siamfc
+    backbone: str = "alexnet"        # alexnet | resnet50 (SiamMask) | alexnet_v1 (SiamFC)
     width_mult: float = 1.0
     head: str = "depthwise"          # depthwise | upchannel
     feature_channels: int = 256
     refine: bool = False             # SiamMask: build the refine module ("sharp" models)
     anchor: AnchorConfig = field(default_factory=AnchorConfig)
+    # --- SiamFC (src/models/siamfc.py) ---
+    response_scale: float = 0.001    # head: response_scale * xcorr (siamfc-pytorch out_scale)
+    response_bias: bool = False      # + a learned scalar bias (SiamFC-TensorFlow, MatConvNet); reference: none
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,12 @@ class TrackConfig:
     lr: float = 0.30
     seg_thr: float = 0.30           # SiamMask: threshold on the sigmoid mask
     out_size: int = 127             # SiamMask: side of the (refined) mask in the search crop
+    # --- SiamFC (siamfc-pytorch TrackerSiamFC.parse_args; instance_size 255, window_influence 0.176) ---
+    scale_num: int = 3              # search scales per frame, one batch
+    scale_step: float = 1.0375      # scale factors scale_step ** (k - scale_num // 2)
+    scale_penalty: float = 0.9745   # multiplies the responses of the scales other than 1
+    scale_lr: float = 0.59          # size update rate
+    response_up: int = 16           # bicubic upsampling of the response map
 
 
 @dataclass(frozen=True)
@@ -232,7 +241,7 @@ _NAME = _Range(non_empty=True)
 _RANGES = {
     "AnchorConfig": {"stride": _POSITIVE_INT, "ratios": _Range(low=0, open_low=True, non_empty=True),
                      "scales": _Range(low=0, open_low=True, non_empty=True)},
-    "ModelConfig": {"width_mult": _POSITIVE, "feature_channels": _POSITIVE_INT},
+    "ModelConfig": {"width_mult": _POSITIVE, "feature_channels": _POSITIVE_INT, "response_scale": _POSITIVE},
     "AugConfig": {"shift": _NON_NEGATIVE, "scale": _Range(low=0, high=0.99), "blur": _SHARE,
                   "flip": _SHARE, "color": _SHARE},
     "SubDatasetConfig": {"name": _NAME, "root": _NAME, "anno": _NAME, "frame_range": _POSITIVE_INT,
@@ -253,7 +262,9 @@ _RANGES = {
         "amp_level": _Range(choices=AMP_LEVELS), "loss_scale": _POSITIVE, "loss_scale_window": _POSITIVE_INT},
     "TrackConfig": {"exemplar_size": _POSITIVE_INT, "instance_size": _POSITIVE_INT, "base_size": _NON_NEGATIVE,
                     "context_amount": _NON_NEGATIVE, "penalty_k": _NON_NEGATIVE, "window_influence": _SHARE,
-                    "lr": _SHARE, "seg_thr": _SHARE, "out_size": _POSITIVE_INT},
+                    "lr": _SHARE, "seg_thr": _SHARE, "out_size": _POSITIVE_INT,
+                    "scale_num": _POSITIVE_INT, "scale_step": _Range(low=1), "scale_penalty": _SHARE,
+                    "scale_lr": _SHARE, "response_up": _POSITIVE_INT},
 }
 # (key a, key b): a <= b, checked on the whole config
 _ORDERED = (("train.thr_low", "train.thr_high"), ("train.pos_num", "train.total_num"),

@@ -20,6 +20,9 @@ Archs:
   siamrpn_alex_up   DaSiamRPN SiamRPNvot/SiamRPNBIG-style up-channel, or pysot keys
   siammask_sharp    foolwood SiamMask_VOT.pth / SiamMask_DAVIS.pth, or pysot siammask_r50_l3
   siammask_base     the same without the refine module (refine keys are reported unmapped)
+  siamfc            huanglianghua/siamfc-pytorch siamfc_alexnet_e50.pth (``backbone.convK.i``
+                    keys, the cell names of src/models/siamfc.py); with
+                    ``model.response_bias: true`` the head bias the release lacks starts at 0
   resnet50_backbone ImageNet ResNet-50 (torchvision / pysot ``resnet50.model`` keys
                     ``conv1``, ``bn1``, ``layerK.*``; or the backbone of a pysot /
                     SiamMask model file) -> a backbone-only checkpoint
@@ -78,7 +81,11 @@ ARCHS = {
     "siammask_sharp": ("configs/siammask_sharp.yaml", _SIAMMASK_TO_PYSOT),
     "siammask_base": ("configs/siammask_base.yaml", _SIAMMASK_TO_PYSOT),
     "resnet50_backbone": ("configs/siammask_base.yaml", _RESNET_TO_PYSOT),
+    "siamfc": ("configs/siamfc_alexnet.yaml", []),   # siamfc-pytorch keys are the model's names
 }
+# parameters a release legitimately lacks, filled with the value that reproduces it:
+# siamfc-pytorch has no head bias (0 = its output)
+ARCH_DEFAULTS = {"siamfc": {"head.bias": 0.0}}
 # archs whose output is a backbone-only checkpoint (for train.pretrained)
 BACKBONE_ONLY = {"resnet50_backbone"}
 
@@ -219,6 +226,10 @@ def convert(arch, src_path, dst_path, config_path=None, allow_missing=False):
     rules = ARCHS[arch][1]
     state = load_torch_state_dict(src_path)
     mapped, unmapped, missing = map_state_dict(state, rules, target, bn_modules)
+    for name, value in ARCH_DEFAULTS.get(arch, {}).items():
+        if name in missing:
+            mapped[name] = np.full(target[name], value, np.float32)
+            missing.remove(name)
     if missing and not allow_missing:
         raise ConversionError(f"{src_path}: {len(missing)} model parameters not in the file, "
                               f"e.g. {', '.join(missing[:4])}")

@@ -1,0 +1,133 @@
+"""SiamFC network, as huanglianghua/siamfc-pytorch (``Net(AlexNetV1(), SiamFC(0.001))``).
+
+The whole family's network lives here; ``build(cfg)`` makes it from a Config.
+
+API for the tracker (all inputs RGB float32 0..255, NCHW, no mean subtraction)::
+
+    net = build(cfg); net.set_train(False)      # load a converted .ckpt first
+    zf = net.template(z)                        # z (1, 3, 127, 127) -> zf (1, C, 6, 6)
+    r = net.search(zf, x)                       # x (B, 3, 255, 255) -> (B, 1, 17, 17) raw logits
+    r = net(z, x)                               # training: z, x (B, ...) paired -> (B, 1, 15, 15) at 239
+
+``search`` correlates every search crop of the batch with one template (the three
+scales of a frame in one call) or, with B templates, each crop with its own template;
+the batch size comes from the inputs, not the graph. ``track(x, zf)`` is the same as
+``search(zf, x)`` in the argument order of src/models/split.py ``SearchNet``.
+Wrap the methods in a Cell (split.py ``TemplateNet``/``SearchNet``) for graph mode.
+
+Reference facts (../shared/reference/siamfc_sasiam.md sections 1 and 4):
+
+* AlexNetV1: no padding; conv2, conv4 and conv5 have ``groups=2``; every conv has a
+  bias, conv1-4 included (it comes before BN, so it only shifts BN's input, but the
+  released weights carry it); BN eps 1e-6 and PyTorch momentum 0.05 (MindSpore 0.95);
+  conv5 is a bare conv: no BN, no ReLU. Cells are named as the reference keys
+  (``backbone.conv1.0`` conv, ``backbone.conv1.1`` BN), so the converter only renames BN leaves.
+* Head: ``response_scale * xcorr`` with no bias in the reference. ``model.response_bias``
+  adds the learned scalar bias (init 0) of bilylee/SiamFC-TensorFlow and the original
+  MatConvNet SiamFC; with bias 0 the outputs are those of the reference.
+"""
+import mindspore as ms
+from mindspore import nn, ops
+
+from .layers import conv2d as _conv2d
+
+# output channels of conv1..conv5 (reference AlexNetV1) and which convs are split in two groups
+CHANNELS = (96, 256, 384, 384, 256)
+GROUPS = (1, 2, 1, 2, 2)
+BN_EPS = 1e-6          # reference _BatchNorm2d(eps=1e-6, momentum=0.05)
+BN_MOMENTUM = 0.95     # MindSpore keeps momentum * old + (1 - momentum) * batch
+TOTAL_STRIDE = 8
+
+
+def _conv(in_ch, out_ch, k, stride=1, group=1):
+    conv = _conv2d(in_ch, out_ch, k, stride=stride, group=group)
+    # the reference init (ops.init_weights): xavier_uniform weights, zero bias
+    conv.weight.set_data(ms.common.initializer.initializer("XavierUniform", conv.weight.shape, ms.float32))
+    return conv
+
+
+def _bn(ch):
+    return nn.BatchNorm2d(ch, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+class AlexNetV1(nn.Cell):
+    """127 -> (C, 6, 6), 255 -> 22x22, 239 -> 20x20; stride 8. ``width_mult`` narrows every
+    layer (quick-start models); widths stay even so the two groups split them evenly."""
+
+    def __init__(self, width_mult=1.0):
+        super().__init__()
+        c = [3] + [max(2, int(ch * width_mult) // 2 * 2) for ch in CHANNELS]
+        self.out_channels = c[5]
+        g = GROUPS
+        self.conv1 = nn.SequentialCell([_conv(c[0], c[1], 11, 2, g[0]), _bn(c[1]), nn.ReLU(),
+                                        nn.MaxPool2d(3, 2, pad_mode="valid")])
+        self.conv2 = nn.SequentialCell([_conv(c[1], c[2], 5, 1, g[1]), _bn(c[2]), nn.ReLU(),
+                                        nn.MaxPool2d(3, 2, pad_mode="valid")])
+        self.conv3 = nn.SequentialCell([_conv(c[2], c[3], 3, 1, g[2]), _bn(c[3]), nn.ReLU()])
+        self.conv4 = nn.SequentialCell([_conv(c[3], c[4], 3, 1, g[3]), _bn(c[4]), nn.ReLU()])
+        self.conv5 = nn.SequentialCell([_conv(c[4], c[5], 3, 1, g[4])])
+
+    def construct(self, x):
+        return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
+
+
+def xcorr_fast(zf, xf):
+    """Reference ``_fast_xcorr``: zf (Nz, C, h, w), xf (Nx, C, H, W), Nx a multiple of Nz.
+
+    The search batch is folded into channels, ``(Nx/Nz, Nz*C, H, W)``, and one grouped
+    convolution with ``groups=Nz`` correlates crop i with template ``i mod Nz``: Nz = 1
+    gives one kernel for the whole batch (tracking, 3 scales), Nz = Nx one kernel per
+    pair (training). Output (Nx, 1, H-h+1, W-w+1). (src/models/xcorr.py does not fit:
+    its kernels are per sample, with no shared-template case.)
+    """
+    nz, c = zf.shape[0], zf.shape[1]
+    nx = xf.shape[0]
+    x = xf.reshape(-1, nz * c, xf.shape[2], xf.shape[3])
+    out = ops.conv2d(x, zf, groups=nz)
+    return out.reshape(nx, -1, out.shape[2], out.shape[3])
+
+
+class SiamFCHead(nn.Cell):
+    """``response_scale * xcorr(zf, xf)`` (+ a learned scalar bias when ``bias``)."""
+
+    def __init__(self, response_scale=0.001, bias=False):
+        super().__init__()
+        self.response_scale = response_scale
+        self.use_bias = bias
+        if bias:
+            self.bias = ms.Parameter(ms.Tensor([0.0], ms.float32), name="bias")
+
+    def construct(self, zf, xf):
+        out = xcorr_fast(zf, xf) * self.response_scale
+        if self.use_bias:
+            out = out + self.bias
+        return out
+
+
+class SiamFC(nn.Cell):
+    """Backbone + head; see the module docstring for the methods."""
+
+    def __init__(self, model_cfg):
+        super().__init__()
+        if model_cfg.backbone != "alexnet_v1":
+            raise ValueError(f"model.arch 'siamfc' needs model.backbone 'alexnet_v1', got '{model_cfg.backbone}'")
+        self.backbone = AlexNetV1(width_mult=model_cfg.width_mult)
+        self.head = SiamFCHead(model_cfg.response_scale, model_cfg.response_bias)
+        self.total_stride = TOTAL_STRIDE
+
+    def template(self, z):
+        return self.backbone(z)
+
+    def search(self, zf, x):
+        return self.head(zf, self.backbone(x))
+
+    def track(self, x, zf):
+        return self.search(zf, x)
+
+    def construct(self, z, x):
+        return self.head(self.backbone(z), self.backbone(x))
+
+
+def build(cfg):
+    """The SiamFC network for ``cfg`` (a Config; reads ``cfg.model``)."""
+    return SiamFC(cfg.model)
