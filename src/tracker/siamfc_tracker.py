@@ -1,0 +1,277 @@
+"""SiamFC tracking step (huanglianghua/siamfc-pytorch ``TrackerSiamFC``, the golden reference).
+
+The reference runs on NumPy 2, whose promotion rules (NEP 50) differ from
+NumPy 1's: e.g. ``np.float32 * 0.5`` stays float32 there and becomes float64
+here. Every dtype below is therefore spelled out, so the arithmetic is the
+reference's whatever NumPy runs it; the comments say which rule each cast
+reproduces. The state is float32 (``center``, ``target_sz``) as the reference
+keeps it; ``z_sz`` and ``x_sz`` start float32 and become float64 after the
+first update, as there.
+
+Conventions (the reference's by default, not pysot's): the init box is
+1-indexed ``[x, y, w, h]`` and its centre becomes the 0-indexed ``(y, x)``
+``(y - 1 + (h - 1)/2, x - 1 + (w - 1)/2)``; returned boxes are 1-indexed again
+(``c + 1 - (s - 1)/2``), so input and output share one frame of reference.
+``box_origin: 0`` reads and writes 0-indexed boxes instead (pysot's tools and
+this project's eval.py hand trackers ``[cx - (w-1)/2, cy - (h-1)/2, w, h]`` in
+0-indexed pixels), which moves every crop by one pixel.
+
+The post-processing (upsampling, penalties, window, peak, displacement,
+state update) runs without the network: ``update_from_responses`` takes the
+raw ``[scales, 17, 17]`` head outputs.
+"""
+from dataclasses import dataclass, fields
+from typing import Tuple
+
+import cv2
+import numpy as np
+from scipy.special import expit
+
+from .siamrpn_tracker import check_init_box
+
+UPSAMPLERS = {
+    # cv2.resize(u, size, interpolation=cv2.INTER_CUBIC) as the reference (keyword: the model zoo's
+    # SiamFC passes INTER_CUBIC as the positional ``dst`` argument and so gets bilinear)
+    "bicubic": cv2.INTER_CUBIC,
+    "bilinear": cv2.INTER_LINEAR,   # the model zoo's (MindSpore research/cv/SiamFC) behaviour
+}
+
+
+@dataclass(frozen=True)
+class SiamFCTrackConfig:
+    """Tracking hyperparameters; defaults are the reference's (``TrackerSiamFC.parse_args``),
+    which are also SiamFC-3s of the original MatConvNet release."""
+    exemplar_size: int = 127
+    instance_size: int = 255
+    context_amount: float = 0.5
+    scale_num: int = 3
+    scale_step: float = 1.0375
+    scale_lr: float = 0.59
+    scale_penalty: float = 0.9745
+    window_influence: float = 0.176
+    response_up: int = 16
+    upsample: str = "bicubic"
+    # () follows the reference (no bound on the size); (0.2, 5.0) bounds the target size relative
+    # to the first frame as SiamFC-TensorFlow (target scale) and the original release (s_x) do
+    scale_clip: Tuple[float, ...] = ()
+    # the reference's weights take RGB (it converts cv2.imread's BGR); a network trained on BGR
+    # crops (pysot-style data) takes "bgr"
+    channel_order: str = "rgb"
+    # index of the first pixel in the boxes init takes and track returns: 1 as the reference
+    # (got10k's toolkit), 0 as pysot's tools and eval.py
+    box_origin: int = 1
+
+
+def track_params(track_cfg=None):
+    """``SiamFCTrackConfig`` from any object with (some of) its fields, e.g. the config's
+    ``track`` section; fields it lacks keep the reference's defaults."""
+    if track_cfg is None or isinstance(track_cfg, SiamFCTrackConfig):
+        return track_cfg or SiamFCTrackConfig()
+    return SiamFCTrackConfig(**{f.name: getattr(track_cfg, f.name) for f in fields(SiamFCTrackConfig)
+                                if hasattr(track_cfg, f.name)})
+
+
+def crop_and_resize(image, center_yx, size, out_size, pad_color):
+    """Square crop of side ``round(size)`` around the 0-indexed ``center_yx``, resized to ``out_size``.
+
+    Not pysot's ``get_subwindow`` (crop.py): that one rounds ``center - (side + 1)/2`` half up and
+    truncates the padding colour. The reference's ``ops.crop_and_resize`` arithmetic: side
+    ``round(size)`` (half-even), corners
+    ``np.round(center - (side - 1)/2)`` (half-even, in float32 because ``center`` is float32 and
+    the offset a Python float), pixels outside the frame ``pad_color`` (the reference pads the
+    whole uint8 frame with ``cv2.copyMakeBorder``; only the crop is allocated here, same pixels),
+    then ``cv2.resize(INTER_LINEAR)``. Returns the (out_size, out_size, 3) uint8 patch.
+    """
+    # a side of 0 would make the reference's cv2.resize fail; the smallest crop is one pixel
+    side = max(1, round(float(size)))
+    corner = np.round(np.asarray(center_yx, np.float32) - np.float32((side - 1) / 2)).astype(np.int64)
+    y0, x0 = int(corner[0]), int(corner[1])
+    y1, x1 = y0 + side, x0 + side
+    h, w = image.shape[:2]
+    if y0 >= 0 and x0 >= 0 and y1 <= h and x1 <= w:
+        patch = image[y0:y1, x0:x1]
+    else:
+        patch = np.empty((side, side, image.shape[2]), np.uint8)
+        patch[:] = pad_color
+        iy0, ix0, iy1, ix1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, w)
+        if iy1 > iy0 and ix1 > ix0:
+            patch[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = image[iy0:iy1, ix0:ix1]
+    return cv2.resize(np.ascontiguousarray(patch), (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+
+
+def hann_window(size):
+    """``outer(hanning, hanning)`` normalised to sum 1 (float64, as the reference)."""
+    window = np.outer(np.hanning(size), np.hanning(size))
+    return window / window.sum()
+
+
+def locate_peak(responses, cfg, window=None):
+    """Scale and position decision of one frame from the raw head outputs.
+
+    ``responses``: (scales, r, r) raw scores. Returns ``(scale_id, (row, col), final map,
+    upsampled maps)``: the maps are upsampled x``response_up`` (float32), scales other than the
+    middle one multiplied by ``scale_penalty``, the scale with the highest maximum chosen, its
+    map shifted to min 0, normalised to sum 1 and blended with the Hann window (float64).
+    """
+    responses = np.asarray(responses, np.float32)
+    up = cfg.response_up * responses.shape[-1]
+    interpolation = UPSAMPLERS[cfg.upsample]
+    maps = np.stack([cv2.resize(np.ascontiguousarray(u), (up, up), interpolation=interpolation)
+                     for u in responses])
+    mid = cfg.scale_num // 2
+    penalty = np.float32(cfg.scale_penalty)   # a Python float times a float32 array: a float32 product
+    maps[:mid] *= penalty
+    maps[mid + 1:] *= penalty
+    scale_id = int(np.argmax(np.amax(maps, axis=(1, 2))))
+    r = maps[scale_id].copy()
+    r -= r.min()
+    r /= r.sum() + np.float32(1e-16)          # float32 throughout (NumPy 2: a weak Python float)
+    if window is None:
+        window = hann_window(up)
+    # a Python float times the float32 map (float32), plus the float64 window: a float64 map
+    final = np.float32(1 - cfg.window_influence) * r + cfg.window_influence * window
+    row, col = np.unravel_index(int(np.argmax(final)), final.shape)
+    return scale_id, (int(row), int(col)), final, maps
+
+
+class SiamFCTracker:
+    """``init(image, [x, y, w, h])``, then ``track(image) -> ([x, y, w, h], score)``; boxes are
+    1-indexed unless ``box_origin`` is 0.
+
+    Images are BGR uint8 HxWx3 arrays as OpenCV reads them (grayscale HxW is
+    expanded); they are turned into the network's ``channel_order``. The
+    back-end's ``track`` gets the ``scale_num`` search crops as one batch
+    (scales, 3, instance_size, instance_size) and returns the response
+    (scales, 1, r, r) first. ``score`` is the sigmoid of the chosen scale's
+    upsampled response at the peak. After ``track``, ``last_scale_id`` and
+    ``last_peak`` (row, col in the upsampled map) hold the decision.
+    """
+
+    def __init__(self, backend, track_cfg=None, total_stride=8):
+        self.backend = backend
+        self.cfg = track_params(track_cfg)
+        if self.cfg.upsample not in UPSAMPLERS:
+            raise ValueError(f"track.upsample '{self.cfg.upsample}' is not one of {sorted(UPSAMPLERS)}")
+        if self.cfg.channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"track.channel_order '{self.cfg.channel_order}' is not rgb or bgr")
+        if self.cfg.box_origin not in (0, 1):
+            raise ValueError(f"track.box_origin {self.cfg.box_origin} is not 0 or 1")
+        if self.cfg.scale_clip and not (len(self.cfg.scale_clip) == 2
+                                        and 0 < self.cfg.scale_clip[0] <= self.cfg.scale_clip[1]):
+            raise ValueError(f"track.scale_clip {list(self.cfg.scale_clip)} is not [] or [low, high] "
+                             "with 0 < low <= high")
+        self.total_stride = total_stride
+        n = self.cfg.scale_num
+        self.scale_factors = self.cfg.scale_step ** np.linspace(-(n // 2), n // 2, n)
+        self._windows = {}
+        self.center = self.target_sz = self.init_sz = self.z_sz = self.x_sz = None
+        self.kernels = self.pad_color = None
+        self.last_scale_id = self.last_peak = None
+
+    def _window(self, size):
+        if size not in self._windows:
+            self._windows[size] = hann_window(size)
+        return self._windows[size]
+
+    def _network_image(self, image):
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        return image[:, :, ::-1] if self.cfg.channel_order == "rgb" else image
+
+    def init_state(self, box):
+        """Target state from the ``[x, y, w, h]`` box (no image, no network)."""
+        x, y, w, h = (float(v) for v in box)
+        o = self.cfg.box_origin
+        state = np.array([y - o + (h - 1) / 2, x - o + (w - 1) / 2, h, w], dtype=np.float32)
+        self.center, self.target_sz = state[:2], state[2:]
+        self.init_sz = self.target_sz.copy()
+        # float32 as in the reference under NumPy 2: np.sum of float32, times a (weak) Python float
+        context = np.float32(self.cfg.context_amount) * np.sum(self.target_sz, dtype=np.float32)
+        self.z_sz = np.sqrt(np.prod(self.target_sz + context, dtype=np.float32))
+        self.x_sz = self.z_sz * np.float32(self.cfg.instance_size) / np.float32(self.cfg.exemplar_size)
+        self.last_scale_id = self.last_peak = None
+
+    def init(self, image, box):
+        check_init_box(box, image.shape)
+        image = self._network_image(image)
+        self.init_state(box)
+        # the first frame's mean colour pads every later crop as well; the reference hands the float
+        # mean to cv2.copyMakeBorder, which writes it rounded to the uint8 frame
+        avg = np.mean(image, axis=(0, 1))
+        self.pad_color = np.clip(np.round(avg), 0, 255).astype(np.uint8)
+        z = crop_and_resize(image, self.center, self.z_sz, self.cfg.exemplar_size, self.pad_color)
+        self.kernels = self.backend.template(np.ascontiguousarray(z.transpose(2, 0, 1)[None], np.float32))
+
+    def search_crops(self, image):
+        """The (scales, 3, instance, instance) float32 batch of search crops around the target."""
+        image = self._network_image(image)
+        crops = [crop_and_resize(image, self.center, float(self.x_sz) * float(f), self.cfg.instance_size,
+                                 self.pad_color) for f in self.scale_factors]
+        return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), np.float32)
+
+    @staticmethod
+    def _response(outputs):
+        return outputs["response"] if isinstance(outputs, dict) else outputs[0]
+
+    def track(self, image):
+        if self.kernels is None:
+            raise RuntimeError("track() called before init()")
+        outputs = self.backend.track(self.search_crops(image), self.kernels)
+        response = np.asarray(self._response(outputs))
+        n = self.cfg.scale_num
+        side = response.shape[-1]
+        if response.ndim not in (3, 4) or response.shape[0] != n or response.size != n * side * side:
+            # e.g. a back-end that split the batch into a tuple: never read one scale as three
+            raise ValueError(f"the search graph returned a response of shape {list(response.shape)}; "
+                             f"the tracker needs ({n}, 1, r, r) for its {n} scales")
+        return self.update_from_responses(response.reshape(n, *response.shape[-2:]))
+
+    def update_from_responses(self, responses):
+        """Move the target by the raw (scales, r, r) head outputs; returns ``(box, score)``."""
+        responses = np.asarray(responses, np.float32)
+        if not np.isfinite(responses).all():
+            # a diverged network: no decision can be read, the target stays where it was
+            self.last_scale_id = self.last_peak = None
+            return self.last_box, 0.0
+        cfg = self.cfg
+        window = self._window(cfg.response_up * responses.shape[-1])
+        scale_id, loc, _, maps = locate_peak(responses, cfg, window)
+        up = maps.shape[-1]
+        f = float(self.scale_factors[scale_id])
+        penalty = 1.0 if scale_id == cfg.scale_num // 2 else cfg.scale_penalty
+        score = float(expit(float(maps[scale_id][loc]) / penalty))
+
+        # float64 displacement from the map centre (up - 1)/2, through the previous x_sz at the
+        # chosen scale, in the reference's order of operations
+        disp_in_response = np.array(loc, np.float64) - (up - 1) / 2
+        disp_in_instance = disp_in_response * self.total_stride / cfg.response_up
+        disp_in_image = disp_in_instance * float(self.x_sz) * f / cfg.instance_size
+        self.center = (self.center.astype(np.float64) + disp_in_image).astype(np.float32)
+
+        scale = (1 - cfg.scale_lr) * 1.0 + cfg.scale_lr * f
+        if cfg.scale_clip:
+            lo, hi = cfg.scale_clip
+            current = float(self.target_sz[0]) / float(self.init_sz[0])
+            if not lo <= current * scale <= hi:   # only a clipped step changes (no rounding otherwise)
+                scale = min(max(current * scale, lo), hi) / current
+        # NumPy 2: a float32 array times a NumPy float64 is computed in float64, stored as float32
+        self.target_sz = (self.target_sz.astype(np.float64) * scale).astype(np.float32)
+        self.z_sz = float(self.z_sz) * scale
+        self.x_sz = float(self.x_sz) * scale
+        self.last_scale_id, self.last_peak = scale_id, loc
+        return self.last_box, score
+
+    @property
+    def box(self):
+        """The current ``[x, y, w, h]`` as the reference returns it (float32 arithmetic)."""
+        o, one, two = np.float32(self.cfg.box_origin), np.float32(1), np.float32(2)
+        (cy, cx), (h, w) = self.center, self.target_sz
+        return np.array([cx + o - (w - one) / two, cy + o - (h - one) / two, w, h], dtype=np.float32)
+
+    @property
+    def last_box(self):
+        return [float(v) for v in self.box]
+
+    def region(self):
+        """The region to report for VOT after ``track``: the box."""
+        return self.last_box
