@@ -59,13 +59,13 @@ def test_outputs_match_reference(converted, golden_dir):
     for i in range(1, 5):   # per-layer template features (conv, BN, ReLU, pool)
         x = getattr(net.backbone, f"conv{i}")(x)
         errors[f"template_conv{i}"] = rel_err(x.asnumpy(), io[f"template_conv{i}"])
-    zf = TemplateNet(net)(t(io["template"]))
+    zf, = TemplateNet(net)(t(io["template"]))
     errors["zf"] = rel_err(zf.asnumpy(), io["zf"])
     search = SearchNet(net)     # one graph cell, run with search batches of 1 and 3
     for key, xf_key, r_key in (("search_255", "xf_255", "response_255"),
                                ("search_3scale", "xf_3scale", "responses_3scale")):
         errors[xf_key] = rel_err(net.backbone(t(io[key])).asnumpy(), io[xf_key])
-        response = search(t(io[key]), zf)
+        response, = search(t(io[key]), zf)
         assert response.shape == io[r_key].shape
         errors[r_key] = rel_err(response.asnumpy(), io[r_key])
     # training-style pairs (127 / 239): each search crop against its own template
@@ -128,7 +128,7 @@ def test_batch_and_width():
     net.set_train(False)
     assert [p.shape[0] for p in net.get_parameters() if p.name.endswith("0.bias")] == [24, 64, 96, 96, 64]
     rng = np.random.default_rng(0)
-    zf = TemplateNet(net)(ms.Tensor(rng.uniform(0, 255, (1, 3, 127, 127)).astype(np.float32)))
+    zf, = TemplateNet(net)(ms.Tensor(rng.uniform(0, 255, (1, 3, 127, 127)).astype(np.float32)))
     assert zf.shape == (1, 64, 6, 6)
     x = ms.Tensor(rng.uniform(0, 255, (3, 3, 255, 255)).astype(np.float32))
     r = net.search(zf, x)

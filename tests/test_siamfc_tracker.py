@@ -132,27 +132,14 @@ def golden_model(golden_dir, tmp_path_factory):
     """(config, back-end, total stride) of the golden weights converted by the project's converter
     (``python -m src.tools.convert_pth --arch siamfc``, called in-process to save a start-up)."""
     pytest.importorskip("mindspore")
-    import mindspore as ms
-    from src.models.split import SearchNet, TemplateNet
     from src.tools.convert_pth import convert
+    from src.tracker.backends import MindSporeBackend
     from src.training.checkpoint import load_model_checkpoint
     ckpt = str(tmp_path_factory.mktemp("siamfc") / "golden.ckpt")
     unmapped, missing = convert("siamfc", os.path.join(golden_dir, "siamfc", "model.pth.xz"), ckpt)
     assert not missing, missing
     cfg, net = load_model_checkpoint(ckpt, None, ())   # the config the converter stored
-    net.set_train(False)
-    template, search = TemplateNet(net), SearchNet(net)
-
-    class Backend:
-        # TODO(lead): MindSporeBackend unpacks the kernels and the outputs as tuples; SiamFC's template
-        # and search graphs return one tensor each, so the test runs the graphs directly for now
-        def template(self, z):
-            return template(ms.Tensor(z))
-
-        def track(self, x, zf):
-            return (search(ms.Tensor(x), zf).asnumpy(),)
-
-    return cfg, Backend(), net.total_stride
+    return cfg, MindSporeBackend(net), net.total_stride
 
 
 def test_tie_frames_are_the_small_margins(golden_dir):

@@ -5,15 +5,17 @@ The whole family's network lives here; ``build(cfg)`` makes it from a Config.
 API for the tracker (all inputs RGB float32 0..255, NCHW, no mean subtraction)::
 
     net = build(cfg); net.set_train(False)      # load a converted .ckpt first
-    zf = net.template(z)                        # z (1, 3, 127, 127) -> zf (1, C, 6, 6)
+    zf, = net.template(z)                       # z (1, 3, 127, 127) -> (zf,), zf (1, C, 6, 6)
     r = net.search(zf, x)                       # x (B, 3, 255, 255) -> (B, 1, 17, 17) raw logits
+    r, = net.track(x, zf)                       # the same, as the search graph's output tuple
     r = net(z, x)                               # training: z, x (B, ...) paired -> (B, 1, 15, 15) at 239
 
 ``search`` correlates every search crop of the batch with one template (the three
 scales of a frame in one call) or, with B templates, each crop with its own template;
-the batch size comes from the inputs, not the graph. ``track(x, zf)`` is the same as
-``search(zf, x)`` in the argument order of src/models/split.py ``SearchNet``.
-Wrap the methods in a Cell (split.py ``TemplateNet``/``SearchNet``) for graph mode.
+the batch size comes from the inputs, not the graph. ``template`` and ``track`` return
+tuples, as every family's template / search graphs do (src/models/split.py
+``TemplateNet``/``SearchNet``, src/tracker/backends.py ``MindSporeBackend``), so the
+back-ends run SiamFC like the others.
 
 Reference facts (../shared/reference/siamfc_sasiam.md sections 1 and 4):
 
@@ -116,13 +118,16 @@ class SiamFC(nn.Cell):
         self.total_stride = TOTAL_STRIDE
 
     def template(self, z):
-        return self.backbone(z)
+        """(zf,): a tuple of kernels, as every family's template graph returns (src/models/split.py)."""
+        return (self.backbone(z),)
 
     def search(self, zf, x):
+        """The raw response (B, 1, 17, 17) of B search crops against one template feature zf."""
         return self.head(zf, self.backbone(x))
 
     def track(self, x, zf):
-        return self.search(zf, x)
+        """(response,): the search graph's outputs as a tuple, as SearchNet returns them."""
+        return (self.search(zf, x),)
 
     def construct(self, z, x):
         return self.head(self.backbone(z), self.backbone(x))
