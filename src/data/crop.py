@@ -6,10 +6,11 @@ geometry, so any difference (half-pixel shift, other interpolation) would
 silently misplace every training label. Coordinates follow OpenCV/pysot:
 pixel centres lie on integer coordinates.
 """
-import math
-
 import cv2
 import numpy as np
+
+from src.crop_geometry import CONTEXT_AMOUNT, EXEMPLAR_SIZE, crop_side
+from src.models.box_coder import center_to_corner, corner_to_center
 
 
 def warp_crop(image, bbox_corners, out_size, padding=0, interpolation=cv2.INTER_LINEAR):
@@ -28,8 +29,8 @@ def warp_crop(image, bbox_corners, out_size, padding=0, interpolation=cv2.INTER_
                           borderMode=cv2.BORDER_CONSTANT, borderValue=padding)
 
 
-def crop_like_siamfc(image, box_corners, out_size, padding=0, context_amount=0.5,
-                     exemplar_size=127, interpolation=cv2.INTER_LINEAR):
+def crop_like_siamfc(image, box_corners, out_size, padding=0, context_amount=CONTEXT_AMOUNT,
+                     exemplar_size=EXEMPLAR_SIZE, interpolation=cv2.INTER_LINEAR):
     """Crop centred on the target box [x1, y1, x2, y2], with the target at scale 127/s_z.
 
     ``s_z = sqrt((w + p)(h + p))`` with ``p = context_amount * (w + h)`` is the
@@ -39,10 +40,6 @@ def crop_like_siamfc(image, box_corners, out_size, padding=0, context_amount=0.5
     ``s_x * 511/255`` with ``s_x = s_z * 255/127``), exactly as pysot's
     ``par_crop.py``. The target centre lands on pixel ``(out_size - 1) / 2``.
     """
-    x1, y1, x2, y2 = (float(v) for v in box_corners)
-    w, h = x2 - x1, y2 - y1
-    p = context_amount * (w + h)
-    side = math.sqrt((w + p) * (h + p)) * out_size / exemplar_size
-    cx, cy = (x1 + x2) * 0.5, (y1 + y2) * 0.5
-    square = (cx - side * 0.5, cy - side * 0.5, cx + side * 0.5, cy + side * 0.5)
-    return warp_crop(image, square, out_size, padding, interpolation)
+    cx, cy, w, h = corner_to_center([float(v) for v in box_corners])
+    side = crop_side(w, h, out_size, context_amount, exemplar_size)
+    return warp_crop(image, center_to_corner([cx, cy, side, side]), out_size, padding, interpolation)

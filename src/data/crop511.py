@@ -45,12 +45,12 @@ from src.image_io import ImageError, read_image
 from src.utils import is_json_number
 from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
 from src.data.augmentation import Augmentation
+from src.crop_geometry import CONTEXT_AMOUNT, context_size
 from src.models.box_coder import center_to_corner
 
 logger = logging.getLogger("src.data")
 
 SPLIT_CODES = {"train": 0, "val": 1}
-CONTEXT_AMOUNT = 0.5
 # Attempts at drawing a pair whose two images can be read before giving up.
 MAX_ATTEMPTS = 100
 # how the error after MAX_ATTEMPTS starts: the trainer finds it in MindSpore's
@@ -400,8 +400,8 @@ class TrackingPairs:
         """Target box in a crop511 image: centred, size scaled by exemplar/s_z (pysot ``_get_bbox``)."""
         imh, imw = image.shape[:2]
         w, h = _box_size(anno)
-        s_z = np.sqrt((w + CONTEXT_AMOUNT * (w + h)) * (h + CONTEXT_AMOUNT * (w + h)))
-        scale_z = self.exemplar_size / s_z
+        # the context the crop511 images were made with (src.crop_geometry), not track.context_amount
+        scale_z = self.exemplar_size / context_size(w, h, CONTEXT_AMOUNT)
         return center_to_corner(np.array([imw // 2, imh // 2, w * scale_z, h * scale_z]))
 
     def __getitem__(self, index):

@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from src.crop_geometry import CROP511_SIZE
 from src.data.crop import crop_like_siamfc
 
 try:
@@ -48,7 +49,7 @@ except ImportError:  # progress bars are optional
     tqdm = None
 
 FRAME_SIZE = (320, 240)  # (width, height) of every rendered frame
-CROP_SIZE = 511
+CROP_SIZE = CROP511_SIZE   # the crop511 layout the loader reads
 JPEG_QUALITY = 90
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 KINDS = ("ellipse", "rectangle", "polygon")

@@ -27,12 +27,11 @@ from typing import Any, List
 import cv2
 import numpy as np
 
+from src.crop_geometry import CONTEXT_AMOUNT, CROP511_SIZE, EXEMPLAR_SIZE
 from src.data.crop import crop_like_siamfc
 from src.image_io import ImageError, read_image
 
-INSTANCE_SIZE = 511     # pysot / SiamMask par_crop.py: crop511
-EXEMPLAR_SIZE = 127
-CONTEXT_AMOUNT = 0.5
+INSTANCE_SIZE = CROP511_SIZE     # the default crop side (pysot / SiamMask par_crop.py: crop511)
 # SiamMask par_crop.py: the 0/1 mask is warped like the image (bilinear,
 # padding 0), thresholded and written as 0/255; the threshold is 0.2 in
 # ytb_vos/par_crop.py, 0.5 in coco/par_crop.py (Source.mask_threshold)

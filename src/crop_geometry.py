@@ -1,0 +1,61 @@
+"""Crop geometry of the Siamese trackers: the context size and the crop constants.
+
+Every crop of the family is a square around the target whose side follows
+from the target's context size ``s_z = sqrt((w + p)(h + p))``, ``p =
+context_amount * (w + h)``: the exemplar crop is ``s_z`` wide and resized to
+``exemplar_size`` (127), so the target always appears at scale
+``exemplar_size / s_z``; a crop resized to any other side ``out`` is
+``s_z * out / exemplar_size`` wide, which keeps that scale (the search region,
+pysot's ``crop511`` training images). The dataset preparation
+(``src/data/prepare``), the synthetic generator, the training loader (which
+recomputes the target box inside a ``crop511`` image from this geometry
+alone) and the trackers all read it from here, so they cannot drift apart.
+
+This module sits at the package top because those users live in
+``src/data`` and ``src/tracker``, neither of which should import the other.
+Box coding against anchors is :mod:`src.models.box_coder`; VOT region and
+polygon conversions are :mod:`src.evaluation.geometry`.
+
+The C++ app keeps its own copy (``ascend310_infer/src/tracker.cc``:
+``ContextSize`` and the search side in ``SiamTracker::Search``); a change
+here must be made there too (``tests/test_infer_cpp.py`` runs both trackers
+and compares their boxes).
+"""
+import numpy as np
+
+# pysot's / SiamMask's crop511 layout (their par_crop.py): 511 px crops with the
+# target at scale EXEMPLAR_SIZE / s_z for context CONTEXT_AMOUNT. A prepared
+# dataset is made with these, so the loader must undo them with the same values,
+# whatever the tracker's track.context_amount is.
+CROP511_SIZE = 511
+EXEMPLAR_SIZE = 127
+CONTEXT_AMOUNT = 0.5
+
+# pysot's scale-change penalty measures box sizes with a fixed context of 0.5
+# (its ``sz(w, h)``), not with track.context_amount.
+PENALTY_CONTEXT = 0.5
+
+
+def context_size(w, h, context_amount=CONTEXT_AMOUNT):
+    """``s_z = sqrt((w + p)(h + p))`` with ``p = (w + h) * context_amount``.
+
+    Scalars or arrays (element-wise); float64 for Python numbers. The order
+    of operations is pysot's (and the C++ app's), so results match to the bit.
+    """
+    pad = (w + h) * context_amount
+    return np.sqrt((w + pad) * (h + pad))
+
+
+def search_side(s_z, instance_size, exemplar_size):
+    """Side of the tracker's search crop in frame pixels, unrounded:
+    ``s_z * (instance_size / exemplar_size)`` (pysot ``SiamRPNTracker.track``,
+    in that order of operations)."""
+    return s_z * (instance_size / exemplar_size)
+
+
+def crop_side(w, h, out_size, context_amount=CONTEXT_AMOUNT, exemplar_size=EXEMPLAR_SIZE):
+    """Side, in image pixels, of a crop resized to ``out_size`` that shows a
+    ``w`` x ``h`` target at scale ``exemplar_size / s_z``:
+    ``s_z * out_size / exemplar_size`` (the dataset crops, :func:`src.data.crop.crop_like_siamfc`;
+    this order of operations, not :func:`search_side`'s, made the prepared crops)."""
+    return context_size(w, h, context_amount) * out_size / exemplar_size
