@@ -28,7 +28,12 @@ def encode(target_center, anchor_center):
 
 
 def decode(delta, anchor_center):
-    """Boxes [cx, cy, w, h] (4, N) from deltas (4, N) and anchors (N, 4)."""
+    """Boxes [cx, cy, w, h] (4, N) from deltas (4, N) and anchors (N, 4).
+
+    The one decoding of the Python code (tracker, validation metric); the C++
+    app decodes the same way in ``ascend310_infer/src/tracker.cc``
+    (``SiamTracker::Search``), in double precision as the tracker does here.
+    """
     return np.stack([delta[0] * anchor_center[:, 2] + anchor_center[:, 0],
                      delta[1] * anchor_center[:, 3] + anchor_center[:, 1],
                      np.exp(delta[2]) * anchor_center[:, 2],

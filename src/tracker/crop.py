@@ -17,7 +17,8 @@ def get_subwindow(image, center, model_size, original_size, avg_chans, rounding=
     Outside the image the crop is filled with ``avg_chans`` cast to uint8,
     exactly as pysot's padded uint8 canvas does; unlike pysot, only the crop
     itself is allocated, not a padded copy of the whole frame, so the cost
-    does not grow with the image.
+    does not grow with the image. The C++ app crops the same way
+    (``SiamTracker::Crop`` in ``ascend310_infer/src/tracker.cc``).
     """
     sz = int(original_size)
     c = (original_size + 1) / 2

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import expit
 
 from ..models.siammask import refine_inputs
-from .siamrpn_tracker import SiamRPNTracker
+from .siamrpn_tracker import SiamRPNTracker, center_to_rect
 
 MIN_CONTOUR_AREA = 100
 
@@ -74,7 +74,8 @@ class SiamMaskTracker(SiamRPNTracker):
         return logits if side == size else cv2.resize(logits, (size, size))
 
     def _mask_in_image(self, prob, y, x, crop_side, image_shape):
-        """Warp the mask of the exemplar-sized box at (y, x) back into the frame (SiamMask ``crop_back``)."""
+        """Warp the mask of the exemplar-sized box at (y, x) back into the frame (SiamMask ``crop_back``;
+        the C++ app: ``SiamTracker::MaskRegion`` in ascend310_infer/src/tracker.cc)."""
         cfg = self.cfg
         ih, iw = image_shape[:2]
         crop_x0 = self.center_pos[0] - crop_side / 2
@@ -101,8 +102,7 @@ class SiamMaskTracker(SiamRPNTracker):
         if areas and max(areas) > MIN_CONTOUR_AREA:
             polygon = cv2.boxPoints(cv2.minAreaRect(contours[int(np.argmax(areas))].reshape(-1, 2)))
         else:   # empty mask: the axis-aligned box (before clipping, as SiamMask)
-            cx, cy, w, h = box
-            x0, y0 = cx - w / 2, cy - h / 2
+            x0, y0, w, h = center_to_rect(*box)
             polygon = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]])
         self._update(box, image.shape)
         self.last_mask = mask

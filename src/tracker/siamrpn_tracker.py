@@ -8,7 +8,9 @@ network can serve several trackers at once.
 import numpy as np
 from scipy.special import expit
 
+from ..crop_geometry import PENALTY_CONTEXT, context_size, search_side
 from ..models.anchors import score_size, tracking_anchors
+from ..models.box_coder import decode
 from .crop import get_subwindow, round_half_up
 
 
@@ -16,9 +18,10 @@ def _change(r):
     return np.maximum(r, 1.0 / r)
 
 
-def _context_size(w, h, context_amount):
-    pad = (w + h) * context_amount
-    return np.sqrt((w + pad) * (h + pad))
+def center_to_rect(cx, cy, w, h):
+    """``[x, y, w, h]`` of the box with centre (cx, cy): ``x = cx - w / 2`` (pysot's
+    output box; the init box's centre is ``x + (w - 1) / 2``, so the two are not inverses)."""
+    return [cx - w / 2, cy - h / 2, w, h]
 
 
 def check_init_box(box, image_shape):
@@ -38,6 +41,9 @@ class SiamRPNTracker:
 
     Images are BGR uint8 HxWx3 arrays (grayscale HxW is expanded). ``region()``
     gives what the VOT protocol scores after a ``track`` call.
+
+    The C++ app repeats this step in ``ascend310_infer/src/tracker.cc``
+    (``SiamTracker::Init``, ``Search``, ``Update``), operation for operation.
     """
 
     # pysot rounds crop corners with floor(x + 0.5); SiamMask's code uses round()
@@ -67,7 +73,7 @@ class SiamRPNTracker:
         x, y, w, h = [float(v) for v in box]
         self.center_pos = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
         self.size = np.array([w, h])
-        s_z = round(_context_size(w, h, self.cfg.context_amount))
+        s_z = round(context_size(w, h, self.cfg.context_amount))
         self.channel_average = np.mean(image, axis=(0, 1))
         z = get_subwindow(image, self.center_pos, self.cfg.exemplar_size, s_z, self.channel_average,
                           self.crop_rounding)
@@ -75,13 +81,10 @@ class SiamRPNTracker:
 
     def _decode(self, cls, loc):
         """Foreground scores (N,) and boxes (4, N) in the search crop, anchor-major order."""
-        a = self.anchors
         logits = cls.reshape(2, -1)
         score = expit(logits[1] - logits[0])          # softmax over {bg, fg}, overflow-free
-        delta = loc.reshape(4, -1).astype(np.float64)
-        boxes = np.stack([delta[0] * a[:, 2] + a[:, 0], delta[1] * a[:, 3] + a[:, 1],
-                          np.exp(delta[2]) * a[:, 2], np.exp(delta[3]) * a[:, 3]])
-        return score, boxes
+        # float64 deltas, as pysot's numpy decoding (the C++ app decodes in double too)
+        return score, decode(loc.reshape(4, -1).astype(np.float64), self.anchors)
 
     def _search(self, image):
         """Crop, run the network, score and pick the best anchor.
@@ -92,9 +95,9 @@ class SiamRPNTracker:
         if self.kernels is None:
             raise RuntimeError("track() called before init()")
         cfg = self.cfg
-        s_z = _context_size(self.size[0], self.size[1], cfg.context_amount)
+        s_z = context_size(self.size[0], self.size[1], cfg.context_amount)
         scale_z = cfg.exemplar_size / s_z
-        s_x = round(s_z * (cfg.instance_size / cfg.exemplar_size))
+        s_x = round(search_side(s_z, cfg.instance_size, cfg.exemplar_size))
         x = get_subwindow(image, self.center_pos, cfg.instance_size, s_x, self.channel_average,
                           self.crop_rounding)
         outputs = self.backend.track(x, self.kernels)
@@ -104,8 +107,8 @@ class SiamRPNTracker:
         # keep its score finite)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             score, boxes = self._decode(outputs[0], outputs[1])
-            s_c = _change(_context_size(boxes[2], boxes[3], 0.5) /
-                          _context_size(self.size[0] * scale_z, self.size[1] * scale_z, 0.5))
+            s_c = _change(context_size(boxes[2], boxes[3], PENALTY_CONTEXT) /
+                          context_size(self.size[0] * scale_z, self.size[1] * scale_z, PENALTY_CONTEXT))
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * cfg.penalty_k)
             pscore = penalty * score * (1 - cfg.window_influence) + self.window * cfg.window_influence
@@ -142,8 +145,7 @@ class SiamRPNTracker:
     @property
     def last_box(self):
         """The current target box ``[x, y, w, h]``."""
-        (cx, cy), (width, height) = self.center_pos, self.size
-        return [cx - width / 2, cy - height / 2, width, height]
+        return center_to_rect(*self.center_pos, *self.size)
 
     def region(self):
         """The region to report for VOT after ``track``: the box (SiamMask: its rotated box)."""

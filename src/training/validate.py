@@ -11,15 +11,17 @@ the predicted masks (logit >= 0) at the positive positions (the reference's
 import numpy as np
 
 from ..models.anchors import training_anchors
-from ..models.box_coder import center_to_corner, iou_corners
+from ..models.box_coder import center_to_corner, decode, iou_corners
+
+# an untrained network can predict huge log-sizes: they are clipped to this so exp stays finite
+MAX_LOG_SIZE = 20
 
 
 def _decode_at(delta, centers):
     """delta (4, N) at anchors with centers (4, N) -> [cx, cy, w, h] (4, N)."""
-    cx, cy, w, h = centers
-    # an untrained network can predict huge log-sizes: clip so exp stays finite
-    dw, dh = np.clip(delta[2], -20, 20), np.clip(delta[3], -20, 20)
-    return np.stack([delta[0] * w + cx, delta[1] * h + cy, np.exp(dw) * w, np.exp(dh) * h])
+    clipped = np.array(delta)
+    clipped[2:] = np.clip(clipped[2:], -MAX_LOG_SIZE, MAX_LOG_SIZE)
+    return decode(clipped, centers.T)
 
 
 def _top_anchor_hits(cls, loc, label_loc, centers, iou_thr):
