@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .box_coder import center_to_corner, corner_to_center
+
 
 def base_anchors(stride, ratios, scales):
     """(A, 4) array of [w, h] pairs expanded to [-w/2, -h/2, w/2, h/2] corners.
@@ -45,25 +47,24 @@ def training_anchors(stride, ratios, scales, image_center, size):
     anchors = base_anchors(stride, ratios, scales)
     num = anchors.shape[0]
     a0 = image_center - size // 2 * stride
-    x1, y1, x2, y2 = [(anchors[:, i] + a0).reshape(num, 1, 1) for i in range(4)]
-    cx, cy = (x1 + x2) * 0.5, (y1 + y2) * 0.5
-    w, h = x2 - x1, y2 - y1
+    cx, cy, w, h = corner_to_center([(anchors[:, i] + a0).reshape(num, 1, 1) for i in range(4)])
     disp = np.arange(size, dtype=np.float32) * stride
     zero = np.zeros((num, size, size), dtype=np.float32)
     cx = cx + disp.reshape(1, 1, -1) + zero
     cy = cy + disp.reshape(1, -1, 1) + zero
     w = w + zero
     h = h + zero
-    corners = np.stack([cx - w * 0.5, cy - h * 0.5, cx + w * 0.5, cy + h * 0.5])
     centers = np.stack([cx, cy, w, h])
-    return corners.astype(np.float32), centers.astype(np.float32)
+    return center_to_corner(centers).astype(np.float32), centers.astype(np.float32)
 
 
 def tracking_anchors(stride, ratios, scales, size):
     """(A*size*size, 4) float32 [cx, cy, w, h] relative to the search centre.
 
     Same order as pysot ``SiamRPNTracker.generate_anchor``: anchor-major, then
-    y, then x; centres at ``-(size // 2) * stride + stride * i``.
+    y, then x; centres at ``-(size // 2) * stride + stride * i``. The C++ app
+    builds the same table in the ``SiamTracker`` constructor
+    (``ascend310_infer/src/tracker.cc``).
     """
     anchors = base_anchors(stride, ratios, scales)
     num = anchors.shape[0]
