@@ -24,7 +24,7 @@ import numpy as np
 from mindspore import nn, ops
 
 from .backbone import build_backbone
-from .head.mask import MASK_SIZE, MaskCorr, Refine
+from .head.mask import MASK_SIZE, REFINE_CROPS, MaskCorr, Refine
 from .head.rpn import DepthwiseRPN
 from .neck import AdjustAllLayer
 
@@ -99,9 +99,10 @@ class SiamMask(nn.Cell):
         corr = self.mask_head.correlate(xf, self.mask_head.template(zf))
         b, c, size, _ = corr.shape
         k = pos.shape[1]
-        p0 = gather_windows(f0, pos, size, 61, 4)
-        p1 = gather_windows(f1, pos, size, 31, 2)
-        p2 = gather_windows(f2, pos, size, 15, 1)
+        (_, step0, side0), (_, step1, side1), (_, step2, side2) = REFINE_CROPS
+        p0 = gather_windows(f0, pos, size, side0, step0)
+        p1 = gather_windows(f1, pos, size, side1, step1)
+        p2 = gather_windows(f2, pos, size, side2, step2)
         p3 = ops.gather(corr.reshape(b, c, size * size), pos, 2, batch_dims=1)     # (B, C, K)
         p3 = p3.transpose(0, 2, 1).reshape(b * k, c, 1, 1)
         masks = self.refine_head(p0, p1, p2, p3)
@@ -115,7 +116,7 @@ def gather_windows(f, pos, size, window, step):
     Window (y, x) is ``pad(f, p)[step*y : step*y + window, step*x : step*x + window]``
     with ``p = ((size - 1) * step + window - H) / 2``: 0 at a 143 search crop
     (the reference's training ``F.unfold``), 16/8/4 for f0/f1/f2 at 255 (its
-    tracking-time crops, :func:`refine_inputs`). Two batched gathers, no
+    tracking-time crops, :func:`refine_inputs`; ``REFINE_CROPS``). Two batched gathers, no
     dynamic slicing.
     """
     b, c, h, w = f.shape
@@ -150,9 +151,7 @@ def refine_inputs(f0, f1, f2, corr, y, x):
         padded = np.pad(f, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         return np.ascontiguousarray(padded[:, :, step * y:step * y + size, step * x:step * x + size])
 
-    p0 = crop(f0, 16, 4, 61)
-    p1 = crop(f1, 8, 2, 31)
-    p2 = crop(f2, 4, 1, 15)
+    p0, p1, p2 = (crop(f, *window) for f, window in zip((f0, f1, f2), REFINE_CROPS))
     corr = np.asarray(corr, dtype=np.float32)
     p3 = np.ascontiguousarray(corr[:, :, y, x].reshape(-1, corr.shape[1], 1, 1))
     return p0, p1, p2, p3

@@ -20,6 +20,15 @@ from .rpn import DepthwiseXCorr
 
 MASK_SIZE = 63          # side of the coarse mask predicted per position (3969 channels)
 REFINE_SIZE = 127       # side of the refined mask
+# The windows of f0, f1, f2 that ``Refine`` reads around one score-map position:
+# (zero padding of the feature map at a 255 search crop, step in feature pixels per
+# score-map cell, window side = Refine's input side). The tracker crops them
+# (siammask.refine_inputs, SiamMask's F.pad at test time), the sharp-stage training
+# gathers the same windows (siammask.gather_windows, which derives the padding from
+# the map sizes: 0 at a 143 crop). The C++ app keeps a copy in
+# ascend310_infer/src/tracker.cc (MaskLogits) and ascend310_infer/src/model_desc.cc
+# (kRefineCrop).
+REFINE_CROPS = ((16, 4, 61), (8, 2, 31), (4, 1, 15))
 
 
 class MaskCorr(DepthwiseXCorr):
