@@ -46,16 +46,18 @@ def context_size(w, h, context_amount=CONTEXT_AMOUNT):
     return np.sqrt((w + pad) * (h + pad))
 
 
+def crop_side(s_z, out_size, exemplar_size=EXEMPLAR_SIZE):
+    """Side, in image pixels, of a crop resized to ``out_size`` that keeps the
+    exemplar's scale ``exemplar_size / s_z``: ``s_z * out_size / exemplar_size``
+    in that order of operations (the dataset crops,
+    :func:`src.data.crop.crop_like_siamfc`, with which the prepared crops were
+    made; siamfc-pytorch's ``x_sz`` is the same expression)."""
+    return s_z * out_size / exemplar_size
+
+
 def search_side(s_z, instance_size, exemplar_size):
-    """Side of the tracker's search crop in frame pixels, unrounded:
-    ``s_z * (instance_size / exemplar_size)`` (pysot ``SiamRPNTracker.track``,
-    in that order of operations)."""
+    """Side of the SiamRPN / SiamMask tracker's search crop in frame pixels,
+    unrounded: ``s_z * (instance_size / exemplar_size)``. The same quantity as
+    :func:`crop_side`, but pysot divides first, which can round the last bit
+    differently; the tracker's parity with pysot and the C++ app keeps that order."""
     return s_z * (instance_size / exemplar_size)
-
-
-def crop_side(w, h, out_size, context_amount=CONTEXT_AMOUNT, exemplar_size=EXEMPLAR_SIZE):
-    """Side, in image pixels, of a crop resized to ``out_size`` that shows a
-    ``w`` x ``h`` target at scale ``exemplar_size / s_z``:
-    ``s_z * out_size / exemplar_size`` (the dataset crops, :func:`src.data.crop.crop_like_siamfc`;
-    this order of operations, not :func:`search_side`'s, made the prepared crops)."""
-    return context_size(w, h, context_amount) * out_size / exemplar_size

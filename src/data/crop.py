@@ -9,7 +9,7 @@ pixel centres lie on integer coordinates.
 import cv2
 import numpy as np
 
-from src.crop_geometry import CONTEXT_AMOUNT, EXEMPLAR_SIZE, crop_side
+from src.crop_geometry import CONTEXT_AMOUNT, EXEMPLAR_SIZE, context_size, crop_side
 from src.models.box_coder import center_to_corner, corner_to_center
 
 
@@ -41,5 +41,5 @@ def crop_like_siamfc(image, box_corners, out_size, padding=0, context_amount=CON
     ``par_crop.py``. The target centre lands on pixel ``(out_size - 1) / 2``.
     """
     cx, cy, w, h = corner_to_center([float(v) for v in box_corners])
-    side = crop_side(w, h, out_size, context_amount, exemplar_size)
+    side = crop_side(context_size(w, h, context_amount), out_size, exemplar_size)
     return warp_crop(image, center_to_corner([cx, cy, side, side]), out_size, padding, interpolation)
