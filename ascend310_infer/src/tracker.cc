@@ -29,7 +29,7 @@ inline double RoundHalfEven(double v) { return std::nearbyint(v); }
 /** scipy.special.expit on float32 stays in float32: 1 / (1 + expf(-x)). */
 inline float Expit(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
-/** siamrpn_tracker._context_size: sqrt((w + p)(h + p)), p = (w + h) * amount. */
+/** src/crop_geometry.py context_size: sqrt((w + p)(h + p)), p = (w + h) * amount. */
 inline double ContextSize(double w, double h, double amount) {
   double pad = (w + h) * amount;
   return std::sqrt((w + pad) * (h + pad));

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import expit
 
 from .siamrpn_tracker import check_init_box
+from src.crop_geometry import context_size, crop_side
 
 UPSAMPLERS = {
     # cv2.resize(u, size, interpolation=cv2.INTER_CUBIC) as the reference (keyword: the model zoo's
@@ -185,10 +186,10 @@ class SiamFCTracker:
         state = np.array([y - o + (h - 1) / 2, x - o + (w - 1) / 2, h, w], dtype=np.float32)
         self.center, self.target_sz = state[:2], state[2:]
         self.init_sz = self.target_sz.copy()
-        # float32 as in the reference under NumPy 2: np.sum of float32, times a (weak) Python float
-        context = np.float32(self.cfg.context_amount) * np.sum(self.target_sz, dtype=np.float32)
-        self.z_sz = np.sqrt(np.prod(self.target_sz + context, dtype=np.float32))
-        self.x_sz = self.z_sz * np.float32(self.cfg.instance_size) / np.float32(self.cfg.exemplar_size)
+        # in float32 as the reference computes it under NumPy 2 (float32 state, weak Python floats)
+        h, w = self.target_sz
+        self.z_sz = context_size(w, h, np.float32(self.cfg.context_amount))
+        self.x_sz = crop_side(self.z_sz, np.float32(self.cfg.instance_size), np.float32(self.cfg.exemplar_size))
         self.last_scale_id = self.last_peak = None
 
     def init(self, image, box):
