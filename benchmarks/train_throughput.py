@@ -30,6 +30,7 @@ def main():
     import mindspore as ms
     import numpy as np
     from mindspore import nn
+    from src.models.registry import get_family
 
     from src.config import load_config, replace
     from src.data.pipeline import create_train_dataset
@@ -52,8 +53,8 @@ def main():
         "train.batch_size": args.batch_size, "data.videos_per_epoch": pairs,
         "data.train": [{"name": "SYN", "root": "train/syn/crop511", "anno": "train/syn/train.json",
                         "frame_range": 20, "num_use": -1,
-                        # SiamMask configs read the synthetic crops' masks
-                        "has_mask": base.model.arch == "siammask"}]})
+                        # families whose targets use masks (SiamMask) read the synthetic crops' masks
+                        "has_mask": get_family(base.model.arch).uses_masks}]})
     workers = cfg.data.num_workers if args.num_workers is None else args.num_workers
 
     # (b) loader alone

@@ -24,12 +24,11 @@ import tempfile
 import numpy as np
 
 from .models.anchors import score_size
+from .models.registry import get_family
 
 FORMAT_EXT = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 FORMAT_VERSION = 1
 
-SEARCH_OUTPUTS = {"siamrpn": ("cls", "loc"),
-                  "siammask": ("cls", "loc", "mask", "f0", "f1", "f2", "corr_feature")}
 REFINE_INPUTS = ("p0", "p1", "p2", "p3")
 
 
@@ -104,7 +103,7 @@ def sample_io(cfg, net):
     kernels = [k.asnumpy() for k in TemplateNet(net)(ms.Tensor(z))]
     knames = [f"kernel{i}" for i in range(len(kernels))]
     outs = [o.asnumpy() for o in SearchNet(net)(ms.Tensor(x), *(ms.Tensor(k) for k in kernels))]
-    onames = SEARCH_OUTPUTS[cfg.model.arch]
+    onames = get_family(cfg.model.arch).search_outputs
     graphs = {"template": (TemplateNet(net), ["z"], [z], knames, kernels),
               "search": (SearchNet(net), ["x"] + knames, [x] + kernels, list(onames), outs)}
     if getattr(net, "has_refine", False):
@@ -123,6 +122,7 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
     ext = FORMAT_EXT[file_format]
     os.makedirs(output_dir, exist_ok=True)
     graphs = sample_io(cfg, net)
+    family = get_family(cfg.model.arch)
     desc = {
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -131,10 +131,10 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
         "refine": "refine" in graphs,
         "score_size": score_size(cfg.track.instance_size, cfg.track.exemplar_size,
                                  cfg.model.anchor.stride, cfg.track.base_size),
-        # the network sees raw crops: BGR, 0..255, float32, NCHW, mean-colour padding;
-        # pysot rounds crop corners with floor(x + 0.5), SiamMask's code with round()
-        "input": {"layout": "NCHW", "color": "BGR", "range": [0, 255], "dtype": "float32",
-                  "crop_rounding": "round_half_even" if cfg.model.arch == "siammask" else "round_half_up"},
+        # the network sees raw crops: BGR (SiamRPN / SiamMask), 0..255, float32, NCHW, mean-colour
+        # padding; pysot rounds crop corners with floor(x + 0.5), SiamMask's code with round()
+        "input": {"layout": "NCHW", "color": family.input_color(cfg), "range": [0, 255], "dtype": "float32",
+                  "crop_rounding": family.crop_rounding},
         "graphs": {},
         "anchor": cfg.to_dict()["model"]["anchor"],
         "track": cfg.to_dict()["track"],

@@ -16,7 +16,8 @@ GOLDEN = os.path.join(ROOT, "..", "shared", "golden")
 SLOW_MODULES = {
     "test_demo", "test_deploy_faults", "test_distributed", "test_distributed_msrun", "test_eval_cli",
     "test_eval_faults", "test_eval_provenance", "test_export", "test_got10k_adapter", "test_gpu_check",
-    "test_infer_cpp", "test_modelarts", "test_prepare_then_train", "test_siammask_training", "test_training",
+    "test_infer_cpp", "test_modelarts", "test_prepare_then_train", "test_siamfc_training", "test_siammask_training",
+    "test_training",
     "test_training_faults", "test_training_recipes",
     "test_vos",
 }

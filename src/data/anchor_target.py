@@ -153,3 +153,44 @@ def mask_targets(cls, search_mask, slots, padding, stride=8, window=MASK_WINDOW)
     pos[:selected.size] = selected
     weight[:selected.size] = 1.0
     return pos, weight, target
+
+
+# ----------------------------------------------------------------------------
+# The loader-side targets of the anchor families (src.models.registry ``build_targets``)
+
+def chw(crop):
+    """An HWC crop as the network's float32 CHW array (channels kept as they are)."""
+    return np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=np.float32)
+
+
+class RPNTargets:
+    """SiamRPN rows: (template, search, label_cls, label_loc, label_loc_weight), BGR crops."""
+
+    def __init__(self, cfg):
+        t = cfg.train
+        self.anchor_target = AnchorTarget(cfg.model.anchor, t.search_size, t.output_size, t.thr_high,
+                                          t.thr_low, t.pos_num, t.total_num, t.neg_num)
+
+    def labels(self, box, neg, rng):
+        cls, delta, delta_weight, _ = self.anchor_target(box, neg, rng)
+        return cls, delta, delta_weight
+
+    def sample(self, template_crop, search_crop, box, neg, rng, search_mask=None):
+        return (chw(template_crop), chw(search_crop), *self.labels(box, neg, rng))
+
+
+class MaskTargets(RPNTargets):
+    """SiamMask rows: SiamRPN's plus ``mask_pos``, ``mask_weight``, ``mask_target``
+    (:func:`mask_targets`; ``search_mask`` None gives all-zero weights)."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        t = cfg.train
+        self.slots = mask_slots(t.pos_num, t.output_size)
+        self.padding = mask_window_padding(t.search_size, t.output_size, cfg.model.anchor.stride)
+        self.stride = cfg.model.anchor.stride
+
+    def sample(self, template_crop, search_crop, box, neg, rng, search_mask=None):
+        cls, delta, delta_weight = self.labels(box, neg, rng)
+        return (chw(template_crop), chw(search_crop), cls, delta, delta_weight,
+                *mask_targets(cls, search_mask, self.slots, self.padding, self.stride))

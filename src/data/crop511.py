@@ -24,8 +24,9 @@ Reproducibility differs from pysot on purpose: pysot draws from the global
 video list from ``default_rng([seed, split, epoch])``; a sample is the same
 whichever process computes it, in whatever order.
 
-SiamMask (``cfg.model.arch == 'siammask'``): sub-datasets with ``has_mask``
-also hold ``<frame>.<track>.m.png`` masks in the crop511 geometry. The search
+The labels come from the family's targets (``build_targets`` in
+src/models/registry.py), which also turn the crops into the network's arrays.
+SiamMask: sub-datasets with ``has_mask`` also hold ``<frame>.<track>.m.png`` masks in the crop511 geometry. The search
 frame's mask goes through the search crop's augmentation (foolwood
 ``siam_mask_dataset.py``) and becomes fixed-size mask labels
 (:func:`~src.data.anchor_target.mask_targets`); negative pairs and samples
@@ -43,10 +44,10 @@ import numpy as np
 from src.config import AugConfig, sub_dataset_folder
 from src.image_io import ImageError, read_image
 from src.utils import is_json_number
-from src.data.anchor_target import AnchorTarget, mask_slots, mask_targets, mask_window_padding
 from src.data.augmentation import Augmentation
 from src.crop_geometry import CONTEXT_AMOUNT, context_size
 from src.models.box_coder import center_to_corner
+from src.models.registry import get_family
 
 logger = logging.getLogger("src.data")
 
@@ -279,8 +280,8 @@ class TrackingPairs:
     ``pairs[index]`` returns ``(template, search, label_cls, label_loc,
     label_loc_weight)``: float32 CHW BGR 0..255 crops of ``exemplar_size`` and
     ``search_size`` (no normalisation, as pysot), int32 (A, S, S), float32
-    (4, A, S, S) and float32 (A, S, S). For SiamMask (``cfg.model.arch ==
-    'siammask'``) three more: ``mask_pos`` int32 (K,), ``mask_weight``
+    (4, A, S, S) and float32 (A, S, S): SiamRPN's row; each family's targets
+    decide its row (src.models.registry). For SiamMask three more: ``mask_pos`` int32 (K,), ``mask_weight``
     float32 (K,) and ``mask_target`` int8 (K, 127, 127) with
     K = min(pos_num, S*S) (see :func:`~src.data.anchor_target.mask_targets`).
 
@@ -345,15 +346,10 @@ class TrackingPairs:
         if epoch_pairs <= 0:
             raise ValueError(f"pairs per epoch must be positive, got {epoch_pairs}")
         self.num = epoch_pairs
-        self.anchor_target = AnchorTarget(
-            cfg.model.anchor, train.search_size, train.output_size, train.thr_high,
-            train.thr_low, train.pos_num, train.total_num, train.neg_num)
-        self.with_mask = cfg.model.arch == "siammask"
-        if self.with_mask:
-            self.mask_slots = mask_slots(train.pos_num, train.output_size)
-            self.mask_padding = mask_window_padding(train.search_size, train.output_size,
-                                                    cfg.model.anchor.stride)
-            self.mask_stride = cfg.model.anchor.stride
+        # the family's labels (src.models.registry): anchor targets, SiamMask's mask slots, ...
+        family = get_family(cfg.model.arch)
+        self.targets = family.build_targets(cfg, split)
+        self.uses_masks = family.uses_masks
         self.bad_images = 0
         self._warned = set()
         self._pick_cache = (None, None)
@@ -447,7 +443,7 @@ class TrackingPairs:
             return None
         # SiamMask: the search frame's mask, for positive pairs of sub-datasets with masks
         search_mask = None
-        if self.with_mask and dataset.has_mask and not neg:
+        if self.uses_masks and dataset.has_mask and not neg:
             search_mask = self._read(dataset, mask_path(search[0]), failures, cv2.IMREAD_GRAYSCALE)
             if search_mask is None:
                 return None
@@ -465,10 +461,4 @@ class TrackingPairs:
         else:
             search_crop, box, search_mask = self.search_aug(search_image, search_box, self.search_size,
                                                             gray, rng, mask=search_mask)
-        cls, delta, delta_weight, _ = self.anchor_target(box, neg, rng)
-        sample = (np.ascontiguousarray(template_crop.transpose(2, 0, 1), dtype=np.float32),
-                  np.ascontiguousarray(search_crop.transpose(2, 0, 1), dtype=np.float32),
-                  cls, delta, delta_weight)
-        if self.with_mask:
-            sample += mask_targets(cls, search_mask, self.mask_slots, self.mask_padding, self.mask_stride)
-        return sample
+        return self.targets.sample(template_crop, search_crop, box, neg, rng, search_mask)

@@ -39,13 +39,16 @@ import threading
 import mindspore.dataset as ds
 import numpy as np
 
-from src.data.anchor_target import MASK_WINDOW, mask_slots
 from src.data.crop511 import TrackingPairs
+from src.models.registry import get_family
 
 logger = logging.getLogger("src.data")
 
-COLUMNS = ["template", "search", "label_cls", "label_loc", "label_loc_weight"]
-# SiamMask's extra columns: K mask slots per pair (see src.data.anchor_target.mask_targets)
+# the images every family's rows start with; the labels after them are the family's
+IMAGE_COLUMNS = ["template", "search"]
+# SiamRPN's row, and SiamMask's extra columns: K mask slots per pair (see
+# src.data.anchor_target.mask_targets); the families' label_columns (src.models.registry)
+COLUMNS = IMAGE_COLUMNS + ["label_cls", "label_loc", "label_loc_weight"]
 MASK_COLUMNS = ["mask_pos", "mask_weight", "mask_target"]
 # per-sample bookkeeping columns of the training source, dropped before batching
 REPORT_COLUMNS = ["sample_index", "unreadable"]
@@ -54,8 +57,9 @@ SPOT_CHECKS = 32
 
 
 def columns(cfg):
-    """Output columns for ``cfg.model.arch``: SiamRPN's five, plus the mask labels for SiamMask."""
-    return COLUMNS + MASK_COLUMNS if cfg.model.arch == "siammask" else list(COLUMNS)
+    """Output columns for ``cfg.model.arch``: the images, then the family's labels
+    (SiamRPN's three, SiamMask's plus the mask labels, SiamFC's response labels)."""
+    return IMAGE_COLUMNS + list(get_family(cfg.model.arch).label_columns)
 
 
 class EpochSampler(ds.Sampler):
@@ -173,13 +177,9 @@ def _free_shared_memory():
 
 
 def _row_bytes(cfg):
-    """Bytes of one output row (template, search, the three label maps, SiamMask's mask labels)."""
+    """Bytes of one output row (template, search, the family's labels)."""
     t = cfg.train
-    label = cfg.model.anchor.num * t.output_size ** 2 * 4
-    size = 3 * 4 * (t.exemplar_size ** 2 + t.search_size ** 2) + 6 * label
-    if cfg.model.arch == "siammask":
-        size += mask_slots(t.pos_num, t.output_size) * (4 + 4 + MASK_WINDOW ** 2)
-    return size
+    return 3 * 4 * (t.exemplar_size ** 2 + t.search_size ** 2) + get_family(cfg.model.arch).label_bytes(cfg)
 
 
 @functools.lru_cache(maxsize=None)

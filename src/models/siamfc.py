@@ -32,6 +32,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from .layers import conv2d as _conv2d
+from .registry import Family, register
 
 # output channels of conv1..conv5 (reference AlexNetV1) and which convs are split in two groups
 CHANNELS = (96, 256, 384, 384, 256)
@@ -136,3 +137,39 @@ class SiamFC(nn.Cell):
 def build(cfg):
     """The SiamFC network for ``cfg`` (a Config; reads ``cfg.model``)."""
     return SiamFC(cfg.model)
+
+
+# -- the SiamFC family (src/models/registry.py); factories import lazily, see there ----------
+# Targets and loss: siamfc_loss.py; tracker: src/tracker/siamfc_tracker.py.
+
+def _tracker(cfg, backend):
+    from ..tracker.siamfc_tracker import SiamFCTracker
+    return SiamFCTracker(backend, cfg.track, total_stride=TOTAL_STRIDE)
+
+
+def _loss(cfg, network):
+    from .siamfc_loss import SiamFCWithLoss
+    return SiamFCWithLoss(network, getattr(cfg.train, "neg_weight", 1.0)), ("logistic",)
+
+
+def _targets(cfg, split):
+    from .siamfc_loss import SiamFCTargets
+    return SiamFCTargets.from_config(cfg)
+
+
+def _validator(cfg, network, loss_cell):
+    from ..training.validate import siamfc_validator
+    return siamfc_validator(cfg, network, loss_cell)
+
+
+def _input_color(cfg):
+    from ..tracker.siamfc_tracker import track_params
+    return track_params(cfg.track).channel_order.upper()
+
+
+register(Family(
+    name="siamfc", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
+    label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
+    build_validator=_validator, search_outputs=("response",),
+    # the reference crops with np.round (half to even), see siamfc_tracker.crop_and_resize
+    crop_rounding="round_half_even", input_color=_input_color))

@@ -15,14 +15,19 @@ both belong to the SiamFC family. Facts: ../shared/reference/siamfc_sasiam.md se
   sum 1, then BCE-with-logits summed. With neg_weight 1 that is
   0.5 * mean(BCE over positives) + 0.5 * mean(BCE over negatives). 0.5-band cells weigh 0.
 
-How the trainer uses them (until the family registry wires them)::
+How training uses them (the SiamFC family in siamfc.py, src/models/registry.py)::
 
     targets = SiamFCTargets.from_config(cfg)      # or SiamFCTargets(response_size=15, ...)
-    label = targets(neg=False)                    # loader worker: (1, 15, 15) float32 per pair
-    # ... or skip the data column and use one constant for every step:
+    row = targets.sample(z_crop, x_crop, box, neg, rng)   # loader worker: RGB CHW crops + (1, 15, 15) label
+    cell = SiamFCWithLoss(net)                    # (template, search, label) -> (total, logistic)
+    # ... or, outside the loader, one constant for every step:
     labels = targets.tensor(batch_size)           # ms.Tensor (B, 1, 15, 15) float32
-    loss_fn = BalancedLoss()
-    loss = loss_fn(net(z, x), labels)             # net(z, x): (B, 1, 15, 15) logits at 127/239
+    loss = BalancedLoss()(net(z, x), labels)      # net(z, x): (B, 1, 15, 15) logits at 127/239
+
+Colour: the crop511 loader gives BGR crops (as OpenCV reads them); the reference and its
+released weights see RGB (PIL), as ``SiamFCTracker`` (channel_order 'rgb') feeds them, so
+``sample`` flips the channels: a model trained here and a converted release agree with the
+tracker's default.
 
 Where the sources disagree (siamfc_sasiam.md section 11):
 
@@ -97,6 +102,13 @@ class SiamFCTargets:
             return np.zeros_like(self.map)
         return self.map.copy()
 
+    def sample(self, template_crop, search_crop, box=None, neg=False, rng=None, search_mask=None):
+        """The loader row (template, search, label): HWC BGR crops -> float32 CHW RGB (see the
+        module doc), and this pair's (1, h, w) label map (the family's ``build_targets``)."""
+        def rgb_chw(crop):
+            return np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)
+        return rgb_chw(template_crop), rgb_chw(search_crop), self(box, neg, rng)
+
     def batch(self, n):
         return np.tile(self.map[None], (n, 1, 1, 1))
 
@@ -132,3 +144,18 @@ class BalancedLoss(nn.Cell):
         weight = pos / ops.maximum(pos.sum(), 1.0) + neg * self.neg_weight / ops.maximum(neg.sum(), 1.0)
         weight = ops.stop_gradient(weight / ops.maximum(weight.sum(), 1e-12))
         return (weight * bce_with_logits(x, t)).sum()
+
+
+class SiamFCWithLoss(nn.Cell):
+    """SiamFC + BalancedLoss: ``(template, search, label) -> (total, logistic)``; the one part
+    is the total itself (the train step and its log expect ``(total, *parts)``)."""
+
+    def __init__(self, network, neg_weight=1.0):
+        # no prefix: parameter names stay the network's, so checkpoints load into it
+        super().__init__(auto_prefix=False)
+        self.network = network
+        self.loss = BalancedLoss(neg_weight)
+
+    def construct(self, template, search, label):
+        total = self.loss(self.network(template, search), label)
+        return total, total

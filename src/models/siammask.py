@@ -27,6 +27,7 @@ from .backbone import build_backbone
 from .head.mask import MASK_SIZE, REFINE_CROPS, MaskCorr, Refine
 from .head.rpn import DepthwiseRPN
 from .neck import AdjustAllLayer
+from .registry import Family, register
 
 
 class SiamMask(nn.Cell):
@@ -155,3 +156,50 @@ def refine_inputs(f0, f1, f2, corr, y, x):
     corr = np.asarray(corr, dtype=np.float32)
     p3 = np.ascontiguousarray(corr[:, :, y, x].reshape(-1, corr.shape[1], 1, 1))
     return p0, p1, p2, p3
+
+
+# -- the SiamMask family (src/models/registry.py); factories import lazily, see there ----------
+
+def _tracker(cfg, backend):
+    from ..tracker.siammask_tracker import SiamMaskTracker
+    return SiamMaskTracker(backend, cfg.track, cfg.model.anchor, refine=cfg.model.refine)
+
+
+def _loss(cfg, network):
+    from ..training.loss import siammask_loss_cell
+    return siammask_loss_cell(cfg, network)
+
+
+def _targets(cfg, split):
+    from ..data.anchor_target import MaskTargets
+    return MaskTargets(cfg)
+
+
+def _label_bytes(cfg):
+    """SiamRPN's labels plus K mask slots (pos int32, weight float32, an int8 127x127 window)."""
+    from ..data.anchor_target import MASK_WINDOW, mask_slots
+    from .siamrpn import anchor_label_bytes
+    t = cfg.train
+    return anchor_label_bytes(cfg) + mask_slots(t.pos_num, t.output_size) * (4 + 4 + MASK_WINDOW ** 2)
+
+
+def _validator(cfg, network, loss_cell):
+    from ..training.validate import siammask_validator
+    return siammask_validator(cfg, network, loss_cell)
+
+
+def _start_warning(cfg):
+    if cfg.model.refine:
+        return ("SiamMask sharp stage without train.init_from: the refine module is trained "
+                "on a base network that was never trained")
+    return None
+
+
+register(Family(
+    name="siammask", build_model=lambda cfg: SiamMask(cfg.model), build_tracker=_tracker, build_loss=_loss,
+    build_targets=_targets, label_columns=("label_cls", "label_loc", "label_loc_weight",
+                                           "mask_pos", "mask_weight", "mask_target"),
+    label_bytes=_label_bytes, build_validator=_validator,
+    search_outputs=("cls", "loc", "mask", "f0", "f1", "f2", "corr_feature"), uses_masks=True,
+    # SiamMask's own code rounds crop corners with round() (half to even)
+    crop_rounding="round_half_even", start_warning=_start_warning))

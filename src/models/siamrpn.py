@@ -5,6 +5,7 @@ from mindspore import nn
 
 from .backbone import build_backbone
 from .head import build_rpn_head
+from .registry import Family, register
 
 
 class SiamRPN(nn.Cell):
@@ -22,3 +23,38 @@ class SiamRPN(nn.Cell):
     def construct(self, z, x):
         k_cls, k_loc = self.template(z)
         return self.track(x, k_cls, k_loc)
+
+
+# -- the SiamRPN family (src/models/registry.py); factories import lazily, see there -----------
+
+def _tracker(cfg, backend):
+    from ..tracker.siamrpn_tracker import SiamRPNTracker
+    return SiamRPNTracker(backend, cfg.track, cfg.model.anchor)
+
+
+def _loss(cfg, network):
+    from ..training.loss import rpn_loss_cell
+    return rpn_loss_cell(cfg, network)
+
+
+def _targets(cfg, split):
+    from ..data.anchor_target import RPNTargets
+    return RPNTargets(cfg)
+
+
+def anchor_label_bytes(cfg):
+    """Bytes of label_cls, label_loc (4 maps) and label_loc_weight: 6 (A, S, S) maps of 4 bytes."""
+    return 6 * cfg.model.anchor.num * cfg.train.output_size ** 2 * 4
+
+
+def _validator(cfg, network, loss_cell):
+    from ..training.validate import rpn_validator
+    return rpn_validator(cfg, network, loss_cell)
+
+
+register(Family(
+    name="siamrpn", build_model=lambda cfg: SiamRPN(cfg.model), build_tracker=_tracker, build_loss=_loss,
+    build_targets=_targets, label_columns=("label_cls", "label_loc", "label_loc_weight"),
+    label_bytes=anchor_label_bytes, build_validator=_validator, search_outputs=("cls", "loc"),
+    # pysot rounds crop corners with floor(x + 0.5)
+    crop_rounding="round_half_up"))

@@ -2,11 +2,6 @@
 
 
 def build_tracker(cfg, backend):
-    """The tracker for ``cfg.model.arch`` over ``backend`` (see backends.py)."""
-    if cfg.model.arch == "siamrpn":
-        from .siamrpn_tracker import SiamRPNTracker
-        return SiamRPNTracker(backend, cfg.track, cfg.model.anchor)
-    if cfg.model.arch == "siammask":
-        from .siammask_tracker import SiamMaskTracker
-        return SiamMaskTracker(backend, cfg.track, cfg.model.anchor, refine=cfg.model.refine)
-    raise ValueError(f"no tracker for model.arch '{cfg.model.arch}'")
+    """The tracker of the family ``cfg.model.arch`` names over ``backend`` (see backends.py)."""
+    from ..models.registry import get_family
+    return get_family(cfg.model.arch).build_tracker(cfg, backend)

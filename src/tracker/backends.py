@@ -157,7 +157,9 @@ def load_tracker_model(backend, source, config=None, overrides=()):
         cfg = load_config(config, overrides)
     else:
         cfg = config_from_dict(desc["config"], overrides, source=f"config inside {source}")
-    if cfg.model.arch != desc["arch"]:
+    from ..models.registry import get_family
+    exported = get_family(desc["arch"], what=f"arch in {source}")
+    if get_family(cfg.model.arch) is not exported:
         raise ValueError(f"config '{cfg.name}' is model.arch {cfg.model.arch}, the export in {source} "
                          f"is {desc['arch']}")
     return cfg, runner, {"exported_model": os.path.abspath(source), "backend": backend}

@@ -125,17 +125,24 @@ class SiamMaskWithLoss(nn.Cell):
         return total, cls_loss, loc_loss, mask_loss
 
 
-LOSS_NAMES = {"siamrpn": ("cls", "loc"), "siammask": ("cls", "loc", "mask")}
+def rpn_loss_cell(cfg, network):
+    """SiamRPN's loss cell and its part names (the family's ``build_loss``)."""
+    t = cfg.train
+    return SiamRPNWithLoss(network, t.cls_weight, t.loc_weight), ("cls", "loc")
+
+
+def siammask_loss_cell(cfg, network):
+    """SiamMask's loss cell and its part names (the family's ``build_loss``)."""
+    t = cfg.train
+    cell = SiamMaskWithLoss(network, t.cls_weight, t.loc_weight, t.mask_weight, refine=cfg.model.refine)
+    return cell, ("cls", "loc", "mask")
 
 
 def build_loss_cell(cfg, network):
-    """The loss cell for ``cfg.model.arch`` and the names of the parts it returns after the total."""
-    t = cfg.train
-    if cfg.model.arch == "siammask":
-        cell = SiamMaskWithLoss(network, t.cls_weight, t.loc_weight, t.mask_weight, refine=cfg.model.refine)
-    else:
-        cell = SiamRPNWithLoss(network, t.cls_weight, t.loc_weight)
-    return cell, LOSS_NAMES[cfg.model.arch]
+    """The loss cell for ``cfg.model.arch`` and the names of the parts it returns after the total
+    (the family's ``build_loss``, src/models/registry.py)."""
+    from ..models.registry import get_family
+    return get_family(cfg.model.arch).build_loss(cfg, network)
 
 
 class SiamMaskPredictor(nn.Cell):

@@ -5,10 +5,12 @@ optimiser there too): each phase has its own trainable-parameter set, SGD
 optimiser and slice of the LR schedule. Every epoch ends in a checkpoint
 (weights + momentum), and a restart resumes from the newest valid one.
 
-The loss cell and the loader columns follow ``cfg.model.arch``: SiamRPN
-(cls + loc) or SiamMask (cls + loc + mask; base stage on the coarse masks,
-sharp stage on the refine module when ``model.refine`` is set). Cells named in
-``train.frozen_modules`` stay fixed (BN in inference mode) for the whole run.
+The loss cell, the loader columns and the validation metric are those of the
+family ``cfg.model.arch`` names (src/models/registry.py): SiamRPN (cls + loc),
+SiamMask (cls + loc + mask; base stage on the coarse masks, sharp stage on the
+refine module when ``model.refine`` is set) or SiamFC (balanced logistic
+loss). Cells named in ``train.frozen_modules`` stay fixed (BN in inference
+mode) for the whole run.
 
 Data parallel (``group_size`` > 1): every rank builds the same network from
 ``train.seed``, takes its shard of each epoch's pairs (src/data/pipeline.py)
@@ -39,10 +41,10 @@ from ..utils import ensure_output_dir
 from .callbacks import OPTIMIZER_STATE, EpochCheckpoint, KeepFrozenInEval, TrainMonitor, UnreadableImagesMonitor
 from .checkpoint import (check_fits, checkpoint_epoch, config_differences, epoch_checkpoints,
                          load_checkpoint_checked, load_fitting, newest_valid_checkpoint, save_checkpoint_atomic)
-from .loss import SiamMaskPredictor, build_loss_cell
+from ..models.registry import get_family
+from .loss import build_loss_cell
 from .lr_schedule import epoch_lrs, lr_scale, step_lrs
 from .train_step import build_train_step, cast_network
-from .validate import siammask_metrics, top_anchor_hit_rate
 
 logger = logging.getLogger("src.training")
 
@@ -135,7 +137,7 @@ class Trainer:
         self.state = {"skipped": 0}
         self.steps_per_epoch = None   # known once the training dataset exists
         self.metrics_path = os.path.join(output_dir, "metrics.json")
-        self.is_mask = cfg.model.arch == "siammask"
+        self.family = get_family(cfg.model.arch)
         self.frozen_modules = tuple(cfg.train.frozen_modules)
         self.lr_scale = lr_scale(cfg.train, group_size)
         self.amp_level = amp_level
@@ -145,28 +147,16 @@ class Trainer:
         return os.path.join(self.output_dir, f"{self.cfg.name}_epoch{epoch:03d}.ckpt")
 
     # -- validation -------------------------------------------------------
-    def validate(self, net, frozen, predictor=None):
-        """Held-out metrics (top-anchor hit rate; SiamMask also mask IoU), or None."""
+    def validate(self, net, frozen, validator=None):
+        """Held-out metrics of the family (SiamRPN: top-anchor hit rate; SiamMask also mask IoU;
+        SiamFC: response peaks within r_pos), or None. ``validator``: the family's, made once."""
         if not self.cfg.data.val or not self.is_main:
             return None
         set_train_mode(net, frozen, training=False)
         ds = create_val_dataset(self.cfg, self.data_path, num_workers=self.num_workers)
         batches = ds.create_dict_iterator(num_epochs=1, output_numpy=True)
-        if self.is_mask:
-            predictor = predictor or SiamMaskPredictor(build_loss_cell(self.cfg, net)[0])
-            predictor.set_train(False)
-
-            def forward_masks(z, x, pos):
-                return tuple(o.asnumpy() for o in predictor(ms.Tensor(z), ms.Tensor(x), ms.Tensor(pos)))
-
-            metric = siammask_metrics(forward_masks, batches, self.cfg)
-        else:
-            def forward(z, x):
-                cls, loc = net(ms.Tensor(z), ms.Tensor(x))
-                return cls.asnumpy(), loc.asnumpy()
-
-            rate, n = top_anchor_hit_rate(forward, batches, self.cfg)
-            metric = {"top_anchor_iou>0.5": rate, "pairs": n}
+        validator = validator or self.family.build_validator(self.cfg, net, None)
+        metric = validator(batches)
         set_train_mode(net, frozen, training=True, modules=self.frozen_modules)
         return metric
 
@@ -189,7 +179,10 @@ class Trainer:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)
         os.replace(tmp, self.metrics_path)
-        if "pairs" in metric:
+        if "peak_within_r_pos" in metric:
+            logger.info("validation after epoch %d: response peak within r_pos on %.3f of %d pairs",
+                        epoch, metric["peak_within_r_pos"], metric["pairs"])
+        elif "pairs" in metric:
             logger.info("validation after epoch %d: top-anchor hit rate %.3f on %d pairs",
                         epoch, metric["top_anchor_iou>0.5"], metric["pairs"])
         if metric.get("mask_iou") is not None:
@@ -283,15 +276,14 @@ class Trainer:
                 load_pretrained_backbone(net, cfg.train.pretrained, cfg)
             if cfg.train.init_from:
                 load_initial_weights(net, cfg.train.init_from, cfg)
-            elif self.is_mask and cfg.model.refine:
-                logger.warning("SiamMask sharp stage without train.init_from: the refine module is trained "
-                               "on a base network that was never trained")
+            elif self.family.start_warning(cfg):
+                logger.warning(self.family.start_warning(cfg))
         if self.group_size > 1:   # whatever each rank loaded, all continue from rank 0's weights
             parameters_from_rank0(net.get_parameters(), self.rank)
         for name in self.frozen_modules:
             get_cell(net, name)   # a misspelt name fails here, before any work
         net_with_loss, loss_names = build_loss_cell(cfg, net)
-        predictor = SiamMaskPredictor(net_with_loss) if self.is_mask else None
+        validator = self.family.build_validator(cfg, net, net_with_loss)
         if start_epoch >= cfg.train.epochs:
             logger.info("all %d epochs already trained in %s", cfg.train.epochs, self.output_dir)
             return net
@@ -299,7 +291,7 @@ class Trainer:
             if self.is_main:   # the untrained weights, as a baseline for evaluation
                 save_checkpoint_atomic(net, self.checkpoint_path(0),
                                        append_dict={"epoch": 0, "config": to_yaml(cfg)})
-            self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0), predictor))
+            self._record_metric(0, self.validate(net, frozen_layers_at(cfg, 0), validator))
 
         for first, last in phases(cfg, start_epoch):
             frozen = frozen_layers_at(cfg, first)
@@ -334,7 +326,7 @@ class Trainer:
                                                                       self.state)]
             if self.is_main:
                 callbacks.append(EpochCheckpoint(step, self.checkpoint_path, to_yaml(cfg),
-                                                 on_saved=self._after_epoch(net, frozen, predictor)))
+                                                 on_saved=self._after_epoch(net, frozen, validator)))
             try:
                 Model(step).train(last, ds, callbacks=callbacks, dataset_sink_mode=False, initial_epoch=first)
             except RuntimeError as e:   # a loader worker gave up: MindSpore reports it in many lines
@@ -344,7 +336,7 @@ class Trainer:
                 raise ValueError(line[line.index(NO_PAIR):]) from None
         return net
 
-    def _after_epoch(self, net, frozen, predictor=None):
+    def _after_epoch(self, net, frozen, validator=None):
         def hook(epoch, path):
-            self._record_metric(epoch, self.validate(net, frozen, predictor))
+            self._record_metric(epoch, self.validate(net, frozen, validator))
         return hook

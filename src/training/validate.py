@@ -6,7 +6,12 @@ box; the metric is the share of pairs with IoU > 0.5. The target box comes
 back from the regression labels (they hold the target's deltas for every
 anchor), so the loader needs no extra column. SiamMask adds the mean IoU of
 the predicted masks (logit >= 0) at the positive positions (the reference's
-``iou_measure``).
+``iou_measure``). SiamFC: the share of pairs whose response peak lies on
+a positive cell of the label map (within ``r_pos`` of the centre, where the
+training crops put the target).
+
+Each family's ``build_validator`` (src/models/registry.py) is one of the
+``*_validator`` functions at the end: ``(cfg, network, loss cell) -> f(batches)``.
 """
 import numpy as np
 
@@ -90,3 +95,60 @@ def siammask_metrics(forward, batches, cfg, iou_thr=0.5):
     ious = np.concatenate(ious) if ious else np.zeros(0)
     return {"top_anchor_iou>0.5": hits / max(total, 1), "pairs": total,
             "mask_iou": float(ious.mean()) if ious.size else None, "mask_positions": int(ious.size)}
+
+
+def response_peak_hit_rate(forward, batches, positives):
+    """Share of pairs whose response peak is a positive cell: ``forward(template, search) ->
+    (B, 1, h, w)`` numpy responses, ``positives`` (h, w) bool (the label map == 1)."""
+    hits = total = 0
+    positives = np.asarray(positives, dtype=bool).reshape(-1)
+    for batch in batches:
+        response = np.asarray(forward(batch["template"], batch["search"]))
+        b = response.shape[0]
+        peaks = response.reshape(b, -1).argmax(axis=1)
+        hits += int(positives[peaks].sum())
+        total += b
+    return hits / max(total, 1), total
+
+
+# -- the families' validators --------------------------------------------------
+
+def rpn_validator(cfg, net, loss_cell=None):
+    import mindspore as ms
+
+    def forward(z, x):
+        cls, loc = net(ms.Tensor(z), ms.Tensor(x))
+        return cls.asnumpy(), loc.asnumpy()
+
+    def validate(batches):
+        rate, n = top_anchor_hit_rate(forward, batches, cfg)
+        return {"top_anchor_iou>0.5": rate, "pairs": n}
+    return validate
+
+
+def siammask_validator(cfg, net, loss_cell=None):
+    import mindspore as ms
+    from .loss import SiamMaskPredictor, build_loss_cell
+    predictor = SiamMaskPredictor(loss_cell if loss_cell is not None else build_loss_cell(cfg, net)[0])
+
+    def forward_masks(z, x, pos):
+        return tuple(o.asnumpy() for o in predictor(ms.Tensor(z), ms.Tensor(x), ms.Tensor(pos)))
+
+    def validate(batches):
+        predictor.set_train(False)
+        return siammask_metrics(forward_masks, batches, cfg)
+    return validate
+
+
+def siamfc_validator(cfg, net, loss_cell=None):
+    import mindspore as ms
+    from ..models.siamfc_loss import SiamFCTargets
+    positives = SiamFCTargets.from_config(cfg).map[0] == 1
+
+    def forward(z, x):
+        return net(ms.Tensor(z), ms.Tensor(x)).asnumpy()
+
+    def validate(batches):
+        rate, n = response_peak_hit_rate(forward, batches, positives)
+        return {"peak_within_r_pos": rate, "pairs": n}
+    return validate

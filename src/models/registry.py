@@ -1,0 +1,98 @@
+"""The tracker families: one :class:`Family` record per ``model.arch``.
+
+Everything that differs between families is a field of its record, so building a
+model, a tracker, a loss, the loader's label columns, validation, export and the
+back-end checks are look-ups (``get_family(cfg.model.arch).field``), never
+``arch == ...`` branches. Each family registers itself at the end of its own model
+file (``register(Family(...))`` in siamrpn.py, siammask.py, siamfc.py); the
+factories there import the tracker, loss and data modules inside their bodies, so a
+model file stays importable on its own and no import cycle arises.
+
+Adding a family: write its model file with a ``register(...)`` call, its tracker
+class, its targets (loader side) and loss cell, and add the module's name to
+``FAMILY_MODULES`` below (the one line outside the family's files: an explicit list
+keeps registration order and import cost predictable, where scanning the package
+would import every backbone and head module).
+"""
+from dataclasses import dataclass, field
+import importlib
+from typing import Callable, Optional, Tuple
+
+# modules of src.models that register a family (imported on the first look-up)
+FAMILY_MODULES = ("siamrpn", "siammask", "siamfc")
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the code needs to know about one tracker family.
+
+    * ``build_model(cfg) -> nn.Cell``: the network (template / track / construct).
+    * ``build_tracker(cfg, backend) -> tracker``: ``init`` / ``track`` over a back-end
+      (src/tracker/backends.py).
+    * ``build_loss(cfg, network) -> (loss cell, part names)``: the cell returns
+      ``(total, *parts)``, one part per name.
+    * ``build_targets(cfg, split) -> targets``: made in the loader (once per source,
+      copied into the workers); ``targets.sample(template_crop, search_crop, box, neg,
+      rng, search_mask)`` turns one augmented HWC BGR pair into the row (template,
+      search, *labels) and may draw from ``rng`` (the sample's own generator, see
+      src/data/crop511.py), so rows stay reproducible per sample.
+    * ``uses_masks``: whether the loader reads the search frame's mask for the targets
+      (``search_mask``; None for negative pairs and sub-datasets without masks).
+    * ``label_columns``: the names of the labels after template and search.
+    * ``label_bytes(cfg)``: bytes of one row's labels (the loader's shared-memory estimate).
+    * ``build_validator(cfg, network, loss_cell) -> f(batches) -> metric dict``: the
+      held-out metric over validation batches (dicts of numpy arrays of the columns).
+    * ``search_outputs``: names of the search graph's outputs (export, back-ends).
+    * ``crop_rounding``: how the tracker rounds crop corners (export JSON, C++ app).
+    * ``input_color(cfg) -> 'BGR' | 'RGB'``: the channel order the graphs expect.
+    * ``start_warning(cfg) -> str | None``: said when training starts from scratch.
+    """
+    name: str
+    build_model: Callable
+    build_tracker: Callable
+    build_loss: Callable
+    build_targets: Callable
+    label_columns: Tuple[str, ...]
+    label_bytes: Callable
+    build_validator: Callable
+    search_outputs: Tuple[str, ...]
+    uses_masks: bool = False
+    crop_rounding: str = "round_half_up"
+    input_color: Callable = field(default=lambda cfg: "BGR")
+    start_warning: Callable = field(default=lambda cfg: None)
+
+
+_FAMILIES = {}
+_loaded = False
+
+
+def register(family):
+    """Add ``family`` (a :class:`Family`); a second family of the same name is an error."""
+    if family.name in _FAMILIES and _FAMILIES[family.name] is not family:
+        raise ValueError(f"tracker family '{family.name}' is registered twice")
+    _FAMILIES[family.name] = family
+    return family
+
+
+def _load():
+    global _loaded
+    if not _loaded:
+        for module in FAMILY_MODULES:
+            importlib.import_module(f"{__package__}.{module}")
+        _loaded = True
+
+
+def families():
+    """Names of the registered families, sorted (registration order follows imports)."""
+    _load()
+    return sorted(_FAMILIES)
+
+
+def get_family(arch, what="model.arch"):
+    """The :class:`Family` named ``arch``; ValueError (one line listing the registered ones)
+    for another name. ``what`` names where the name came from in that message."""
+    _load()
+    family: Optional[Family] = _FAMILIES.get(arch)
+    if family is None:
+        raise ValueError(f"unknown {what} '{arch}' (choose from {families()})")
+    return family
