@@ -1,5 +1,6 @@
 """SiamFC through the family registry: loader rows (RGB crops, the constant label map), the
-held-out metric, and a tiny Trainer run whose checkpoint eval.py tracks on a synthetic VOT set."""
+held-out metric, and a tiny Trainer run whose checkpoint eval.py scores on a synthetic VOT set
+and demo.py tracks."""
 import json
 import os
 import subprocess
@@ -92,3 +93,11 @@ def test_tiny_siamfc_trains_and_eval_py_scores_its_checkpoint(tiny_data, tmp_pat
     eao = record["all_videos"]["eao"]
     assert isinstance(eao, float) and 0 <= eao <= 1
     assert all(v["length"] == 16 for v in record["per_video"].values())
+    # demo.py tracks with the same family tracker (SiamFCTracker through the registry)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "demo.py"), "--ckpt", str(ckpt), "--video",
+         os.path.join(tiny_data, "test", "VOTSYN", "syn_test_0000", "color"), "--output_dir", str(tmp_path / "demo"),
+         "--save_video", "False"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    boxes = (tmp_path / "demo" / "syn_test_0000" / "boxes.txt").read_text().splitlines()
+    assert len(boxes) == 16 and all(len(line.split(",")) == 4 for line in boxes)
