@@ -6,7 +6,9 @@ epoch and, beyond data.max_bad_image_share, stop the run in one line.
 The data are a few synthetic crop511 videos and the networks 1/8 wide, so each
 training subprocess takes seconds; config errors stop before MindSpore loads.
 """
+import importlib
 import json
+import logging
 import os
 import shutil
 
@@ -41,6 +43,37 @@ def copy_data(data, tmp_path):
 def train(data_path, out, *extra, timeout=600):
     return run_script("train.py", "--config", CONFIG, "--data_path", data_path, "--output_dir", out, *TINY, *extra,
                       timeout=timeout)
+
+
+def refused(script, *args, fragments=()):
+    """``script``'s main in this process refuses in one line (what assert_one_line_error checks on a
+    process, without the interpreter and MindSpore start-up: seconds per case); returns the line.
+
+    train.py's main reconfigures the root logger (setup_logging): restored afterwards, so that later
+    tests in this process do not log into this test's files."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with pytest.raises(SystemExit) as e:
+            importlib.import_module(script[:-3]).main([str(a) for a in args])
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    line = e.value.code
+    assert isinstance(line, str) and "\n" not in line, line
+    assert line.startswith(f"{script}: "), line
+    for fragment in fragments:
+        assert str(fragment) in line, (fragment, line)
+    return line
+
+
+def train_refused(data_path, out, *extra, fragments=()):
+    """train() as train.py's main in this process: its one-line refusal."""
+    return refused("train.py", "--config", CONFIG, "--data_path", data_path, "--output_dir", out, *TINY, *extra,
+                   fragments=fragments)
 
 
 def assert_nothing_written(out):
@@ -138,8 +171,7 @@ def test_bad_index_or_crop_folder_stops_before_the_model(data, tmp_path, fault, 
         for video in meta:
             (crops / video).rename(crops / f"moved_{video}")
     out = tmp_path / "out"
-    proc = train(root, out)
-    assert_one_line_error(proc, *fragments, prefix="train.py: ")
+    train_refused(root, out, fragments=fragments)       # in this process: refused before the model
     assert_nothing_written(out)
 
 
@@ -150,9 +182,8 @@ def test_truncated_spot_checked_image_stops_before_the_model(data, tmp_path):
     first = root / "train" / "syn" / "crop511" / "syn_train_0000" / "000000.00.x.jpg"
     truncate(first)
     out = tmp_path / "out"
-    proc = train(root, out)
-    assert_one_line_error(proc, "SYN: at least 1 of its", "images are unreadable",
-                          "> data.max_bad_image_share 0.01", f"e.g. {first}", prefix="train.py: ")
+    train_refused(root, out, fragments=("SYN: at least 1 of its", "images are unreadable",
+                                        "> data.max_bad_image_share 0.01", f"e.g. {first}"))
     assert_nothing_written(out)
 
 
@@ -219,10 +250,10 @@ def test_train_resume_in_a_folder_of_another_width(data, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     shutil.copy(FIXTURE_CKPT, out / "quickstart_siamrpn_epoch001.ckpt")
-    proc = train(data, out, "--train.epochs", "2")
-    assert_one_line_error(proc, f"checkpoint {out / 'quickstart_siamrpn_epoch001.ckpt'}", *MISFIT,
-                          "the checkpoint was trained with another config", "another --output_dir",
-                          "its config has model.width_mult 0.25, this one 0.125", prefix="train.py: ")
+    train_refused(data, out, "--train.epochs", "2",
+                  fragments=(f"checkpoint {out / 'quickstart_siamrpn_epoch001.ckpt'}", *MISFIT,
+                             "the checkpoint was trained with another config", "another --output_dir",
+                             "its config has model.width_mult 0.25, this one 0.125"))
     assert sorted(os.listdir(out)) == ["quickstart_siamrpn_epoch001.ckpt", "train_rank0.log"]
 
 
@@ -233,8 +264,7 @@ def test_train_resume_in_a_folder_of_another_width(data, tmp_path):
 ])
 def test_initial_weights_of_another_width(data, tmp_path, flag, cause):
     out = tmp_path / "out"
-    proc = train(data, out, flag, FIXTURE_CKPT)
-    assert_one_line_error(proc, f"checkpoint {FIXTURE_CKPT}", *MISFIT, cause, prefix="train.py: ")
+    train_refused(data, out, flag, FIXTURE_CKPT, fragments=(f"checkpoint {FIXTURE_CKPT}", *MISFIT, cause))
     assert_nothing_written(out)
 
 
@@ -243,33 +273,29 @@ def test_train_in_a_folder_of_another_config_is_refused(data, tmp_path):
     out.mkdir()
     shutil.copy(FIXTURE_CKPT, out / "siamrpn_alex_dw_epoch003.ckpt")
     (out / "metrics.json").write_text('{"3": {"loss": 1.0}}')
-    proc = train(data, out)
-    assert_one_line_error(proc, f"--output_dir {out} holds the training of another config",
-                          "siamrpn_alex_dw_epoch003.ckpt", prefix="train.py: ")
+    train_refused(data, out, fragments=(f"--output_dir {out} holds the training of another config",
+                                        "siamrpn_alex_dw_epoch003.ckpt"))
     assert (out / "metrics.json").read_text() == '{"3": {"loss": 1.0}}'
     assert not (out / "quickstart_siamrpn_epoch000.ckpt").exists()
 
 
 def test_export_with_another_config_is_one_line(tmp_path):
+    # export_mindir.py's main in this process (its refusals as processes: tests/test_export.py)
     out = tmp_path / "export"
-    proc = run_script("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--config", CONFIG, "--model.width_mult", "0.125",
-                      "--output_dir", out, timeout=300)
-    assert_one_line_error(proc, f"checkpoint {FIXTURE_CKPT}", *MISFIT, "pass the --config it was trained with",
-                          prefix="export_mindir.py: ")
+    refused("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--config", CONFIG, "--model.width_mult", "0.125",
+            "--output_dir", out, fragments=(f"checkpoint {FIXTURE_CKPT}", *MISFIT,
+                                            "pass the --config it was trained with"))
     assert not out.exists() or not os.listdir(out)
-    proc = run_script("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--model.feature_channels", "32",
-                      "--output_dir", out, timeout=300)
-    assert_one_line_error(proc, "does not fit config 'quickstart_siamrpn'", "in the checkpoint",
-                          "the --model.* overrides change the network", "model.feature_channels 64, this one 32",
-                          prefix="export_mindir.py: ")
+    refused("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--model.feature_channels", "32", "--output_dir", out,
+            fragments=("does not fit config 'quickstart_siamrpn'", "in the checkpoint",
+                       "the --model.* overrides change the network", "model.feature_channels 64, this one 32"))
 
 
 def test_eval_with_another_config_is_one_line(tmp_path):
     synthetic_test_sets(tmp_path, seed=3, videos=1, frames=6)
-    proc = run_script("eval.py", "--ckpt", FIXTURE_CKPT, "--config", CONFIG, "--model.width_mult", "0.125",
-                      "--dataset_path", tmp_path / "data" / "test" / "OTBSYN", "--dataset_name", "OTBSYN",
-                      "--results_dir", tmp_path / "results", "--plots", "False", timeout=300)
-    assert_one_line_error(proc, f"checkpoint {FIXTURE_CKPT}", *MISFIT, prefix="eval.py: ")
+    refused("eval.py", "--ckpt", FIXTURE_CKPT, "--config", CONFIG, "--model.width_mult", "0.125",
+            "--dataset_path", tmp_path / "data" / "test" / "OTBSYN", "--dataset_name", "OTBSYN",
+            "--results_dir", tmp_path / "results", "--plots", "False", fragments=(f"checkpoint {FIXTURE_CKPT}", *MISFIT))
     results = tmp_path / "results"
     assert not results.exists() or not any(f.is_file() for f in results.rglob("*"))
 
@@ -281,8 +307,8 @@ def test_output_dir_that_is_a_file(data, tmp_path):
     out = tmp_path / "out"
     out.write_text("not a folder")
     assert_one_line_error(train(data, out), f"--output_dir {out} is a file, not a folder", prefix="train.py: ")
-    proc = run_script("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--output_dir", out, timeout=300)
-    assert_one_line_error(proc, f"--output_dir {out} is a file, not a folder", prefix="export_mindir.py: ")
+    refused("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--output_dir", out,
+            fragments=(f"--output_dir {out} is a file, not a folder",))
     assert out.read_text() == "not a folder"
 
 
