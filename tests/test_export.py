@@ -7,6 +7,7 @@
   failures and A/R/EAO on synthetic VOT, with trained (golden) weights so the
   tracker really tracks.
 """
+import importlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, synthetic_test_sets
+from conftest import GOLDEN, ROOT, synthetic_test_sets
 from src.config import Config, load_config, replace, to_yaml
 from src.export import export_graphs, read_export, sample_io
 from src.models import build_model
@@ -35,16 +36,43 @@ def _numpy(x):
     return x.asnumpy() if hasattr(x, "asnumpy") else np.asarray(x)
 
 
+GOLDEN_SIAMMASK = os.path.join(GOLDEN, "siammask_sharp", "model.pth.xz")
+
+
+@pytest.fixture(scope="module")
+def siammask_model(tmp_path_factory):
+    """A SiamMask sharp checkpoint and its MINDIR and ONNX exports, made once for the module (each
+    export takes many seconds): the golden weights where ../shared/golden has them (the three-back-end
+    test below needs those), else the config's random initialisation. Returns (ckpt, {format: json})."""
+    import mindspore as ms
+    from src.export import export_checkpoint
+    root = tmp_path_factory.mktemp("siammask_model")
+    ckpt = str(root / "siammask.ckpt")
+    if os.path.isfile(GOLDEN_SIAMMASK):
+        from src.tools.convert_pth import convert
+        convert("siammask_sharp", GOLDEN_SIAMMASK, ckpt)
+    else:
+        ms.set_seed(7)
+        cfg = load_config(os.path.join(ROOT, "configs", "siammask_sharp.yaml"))
+        save_checkpoint_atomic(build_model(cfg), ckpt, append_dict={"config": to_yaml(cfg)})
+    return ckpt, {fmt: export_checkpoint(ckpt, str(root / f"sm_{fmt}"), fmt) for fmt in ("MINDIR", "ONNX")}
+
+
 @pytest.mark.parametrize("fmt", ["MINDIR", "ONNX"])
 @pytest.mark.parametrize("which", ["siamrpn", "siammask_sharp"])
-def test_exported_graphs_reproduce_the_cells(tmp_path, fmt, which):
+def test_exported_graphs_reproduce_the_cells(request, tmp_path, fmt, which):
     import mindspore as ms
-    ms.set_seed(7)
-    cfg = (replace(Config(), **TINY) if which == "siamrpn"
-           else load_config(os.path.join(ROOT, "configs", "siammask_sharp.yaml")))
-    net = build_model(cfg)
-    json_path = export_graphs(cfg, net, str(tmp_path / "export"), fmt)
-    desc, backend = load_exported(str(tmp_path / "export"), fmt.lower())
+    if which == "siamrpn":
+        ms.set_seed(7)
+        cfg = replace(Config(), **TINY)
+        net = build_model(cfg)
+        json_path = export_graphs(cfg, net, str(tmp_path / "export"), fmt)
+    else:       # the module's SiamMask export (shared with test_siammask_backends_give_the_same_results)
+        from src.training.checkpoint import load_model_checkpoint
+        ckpt, exports = request.getfixturevalue("siammask_model")
+        cfg, net = load_model_checkpoint(ckpt)
+        json_path = exports[fmt]
+    desc, backend = load_exported(os.path.dirname(json_path), fmt.lower())
     assert json_path.endswith(f"{cfg.name}.json") and desc["arch"] == cfg.model.arch
     assert set(desc["graphs"]) == ({"template", "search", "refine"} if which == "siammask_sharp"
                                    else {"template", "search"})
@@ -93,14 +121,22 @@ def test_export_cli_writes_graphs_and_json(tiny_ckpt, tmp_path):
 
 
 def test_export_bad_inputs_are_one_line_errors(tiny_ckpt, tmp_path):
-    cases = [
-        (["--ckpt", str(tmp_path / "missing.ckpt")], "checkpoint not found"),
-        (["--ckpt", tiny_ckpt, "--file_format", "AIR"], "AIR export needs an Ascend device"),
-        (["--ckpt", tiny_ckpt, "--track.nope", "1"], "unknown config key 'track.nope'"),
-    ]
+    # refused before any checkpoint is read: export_mindir.py's main in this process (no interpreter
+    # and MindSpore start-up), a SystemExit with the one line the user sees
+    for args, message in [(["--ckpt", str(tmp_path / "missing.ckpt")], "checkpoint not found"),
+                          (["--ckpt", tiny_ckpt, "--track.nope", "1"], "unknown config key 'track.nope'")]:
+        out = tmp_path / "out"
+        with pytest.raises(SystemExit) as e:
+            importlib.import_module("export_mindir").main([*args, "--output_dir", str(out)])
+        text = e.value.code
+        assert isinstance(text, str) and text.startswith("export_mindir.py: ") and "\n" not in text, text
+        assert message in text, text
+        assert not (out.exists() and any(f.endswith(".json") for f in os.listdir(out)))
+    # where MindSpore reads the checkpoint or picks the device, as a user runs it: nothing else on stderr
     truncated = tmp_path / "truncated.ckpt"
     truncated.write_bytes(open(tiny_ckpt, "rb").read()[:1000])
-    cases.append((["--ckpt", str(truncated)], "unreadable or truncated"))
+    cases = [(["--ckpt", tiny_ckpt, "--file_format", "AIR"], "AIR export needs an Ascend device"),
+             (["--ckpt", str(truncated)], "unreadable or truncated")]
     for args, message in cases:
         out = tmp_path / "out"
         proc = _run("export_mindir.py", *args, "--output_dir", str(out))
@@ -174,24 +210,37 @@ def vot_data(tmp_path_factory):
     return root
 
 
-def _record(vot_data, tag, dataset, *args):
+def _record(vot_data, tag, dataset, *args, in_process=False):
+    """eval.py's eval.json; as a user runs it, or (``in_process``) its ``main`` in this process,
+    which saves the interpreter and MindSpore start-up (a refusal raises SystemExit and fails the test)."""
     out = vot_data / tag
     vot = ["--eao_range", "5", "30"] if dataset == "VOTSYN" else []
-    proc = _run("eval.py", *args, "--dataset_path", str(vot_data / "data" / "test" / dataset),
-                "--dataset_name", dataset, *vot, "--results_dir", str(out / "results"),
-                "--filename", str(out / "eval.json"), "--plots", "false", "--tracker_name", "t")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    argv = [*args, "--dataset_path", str(vot_data / "data" / "test" / dataset),
+            "--dataset_name", dataset, *vot, "--results_dir", str(out / "results"),
+            "--filename", str(out / "eval.json"), "--plots", "false", "--tracker_name", "t"]
+    if in_process:
+        importlib.import_module("eval").main(argv)
+    else:
+        proc = _run("eval.py", *argv)
+        assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((out / "eval.json").read_text())
 
 
-def _records_on_three_backends(vot_data, tag, ckpt, dataset="VOTSYN"):
-    records = {"mindspore": _record(vot_data, f"{tag}_ms", dataset, "--ckpt", ckpt)}
+def _records_on_three_backends(vot_data, tag, ckpt, dataset="VOTSYN", exports=None):
+    """eval.json of the checkpoint and of its MINDIR and ONNX exports. Without ``exports``
+    ({format: json}) the exports are made here by export_mindir.py and every eval.py runs as a
+    user runs it (SiamRPN); with them, eval.py's main runs in this process (SiamMask)."""
+    in_process = exports is not None
+    records = {"mindspore": _record(vot_data, f"{tag}_ms", dataset, "--ckpt", ckpt, in_process=in_process)}
     for fmt in ("MINDIR", "ONNX"):
-        export_dir = str(vot_data / f"{tag}_{fmt}")
-        proc = _run("export_mindir.py", "--ckpt", ckpt, "--file_format", fmt, "--output_dir", export_dir)
-        assert proc.returncode == 0, proc.stderr[-2000:]
+        if in_process:
+            export_dir = os.path.dirname(exports[fmt])
+        else:
+            export_dir = str(vot_data / f"{tag}_{fmt}")
+            proc = _run("export_mindir.py", "--ckpt", ckpt, "--file_format", fmt, "--output_dir", export_dir)
+            assert proc.returncode == 0, proc.stderr[-2000:]
         records[fmt.lower()] = _record(vot_data, f"{tag}_{fmt}", dataset, "--backend", fmt.lower(),
-                                       "--model_dir", export_dir)
+                                       "--model_dir", export_dir, in_process=in_process)
     assert records["onnx"]["backend"] == "onnx" and records["mindir"]["exported_model"]
     return records
 
@@ -221,23 +270,21 @@ def test_siamrpn_backends_give_the_same_vot_results(vot_data):
     _assert_same_vot_results(records)
 
 
-def test_siammask_backends_give_the_same_results(golden_dir, vot_data, tmp_path):
+def test_siammask_backends_give_the_same_results(golden_dir, siammask_model, vot_data, tmp_path):
     """SiamMask (golden weights, mask + refine) on synthetic VOT, and frame by frame on bag."""
     from src.config import config_from_dict
-    from src.tools.convert_pth import convert
     from src.tracker import build_tracker
-    ckpt = str(vot_data / "siammask.ckpt")
-    convert("siammask_sharp", os.path.join(golden_dir, "siammask_sharp/model.pth.xz"), ckpt)
+    ckpt, exports = siammask_model      # golden weights: golden_dir exists
     # the golden weights are random: on VOT they fail right after every initialisation (the same
     # failures on the three back-ends; no accuracy can be measured, so eval.json leaves it out);
     # one pass over the real bag frames compares every polygon and mask of the three back-ends
-    _assert_same_vot_results(_records_on_three_backends(vot_data, "sm", ckpt))
+    _assert_same_vot_results(_records_on_three_backends(vot_data, "sm", ckpt, exports=exports))
     from src.tracker.backends import MindSporeBackend
     from src.training.checkpoint import load_model_checkpoint
     cfg, net = load_model_checkpoint(ckpt)
     backends = {"mindspore": MindSporeBackend(net)}
     for fmt in ("mindir", "onnx"):
-        desc, backends[fmt] = load_exported(str(vot_data / f"sm_{fmt.upper()}"), fmt)
+        desc, backends[fmt] = load_exported(os.path.dirname(exports[fmt.upper()]), fmt)
         assert config_from_dict(desc["config"]) == cfg
     with open(os.path.join(golden_dir, "tracker_bag", "siammask_sharp", "results.json")) as f:
         ref = json.load(f)
