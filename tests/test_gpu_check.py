@@ -28,7 +28,8 @@ def _last_line(proc):
     return lines[-1]
 
 
-def test_usage_errors_and_refusals_are_one_line(tmp_path):
+def test_usage_errors_and_refusals_are_one_line(tmp_path, capsys):
+    from benchmarks import gpu_check
     out = tmp_path / "out"
     cases = [
         (["--device_target", "TPU"], "run_gpu_check.sh: --device_target must be GPU or CPU, got 'TPU'"),
@@ -36,6 +37,13 @@ def test_usage_errors_and_refusals_are_one_line(tmp_path):
          f"run_gpu_check.sh: --wheels: folder not found: {tmp_path / 'nope'}"),
         (["--device_target", "CPU", "--wheels", tmp_path], f"run_gpu_check.sh: --wheels: no mindspore-*.whl in {tmp_path}"),
         (["--device_target", "CPU", "--steps", "0"], "gpu_check: error: --steps must be at least 1, got 0"),
+    ]
+    for args, message in cases:
+        proc = _script(*args, *([] if "--output_dir" in args else ["--output_dir", out]))
+        assert message in _last_line(proc), (args, proc.stderr[-800:])
+    # the script hands its flags to gpu_check (the --steps case above, end to end); gpu_check's
+    # other flag checks through its main in this process (each script run imports MindSpore twice)
+    cases = [
         (["--device_target", "CPU", "--budget_s", "-1"], "gpu_check: error: --budget_s must be positive"),
         (["--device_target", "CPU", "--data_dir", tmp_path / "none"],
          f"gpu_check: error: --data_dir: folder not found: {tmp_path / 'none'}"),
@@ -43,8 +51,18 @@ def test_usage_errors_and_refusals_are_one_line(tmp_path):
         (["--device_target", "CPU", "--output_dir", SCRIPT], f"gpu_check: error: --output_dir {SCRIPT} is a file"),
     ]
     for args, message in cases:
-        proc = _script(*args, *([] if "--output_dir" in args else ["--output_dir", out]))
-        assert message in _last_line(proc), (args, proc.stderr[-800:])
+        capsys.readouterr()
+        argv = [*map(str, args), *([] if "--output_dir" in args else ["--output_dir", str(out)])]
+        try:
+            gpu_check.main(argv)
+        except SystemExit as e:
+            code = e.code
+        else:
+            code = 0
+        err = capsys.readouterr().err
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        assert code not in (0, None) and lines and "Traceback" not in err, (args, err[-800:])
+        assert message in lines[-1], (args, err[-800:])
     # no driver here: refused before MindSpore is even imported
     no_driver = _script(env={"PATH": "/usr/bin:/bin"})
     assert _last_line(no_driver) == ("run_gpu_check.sh: nvidia-smi not found: no NVIDIA driver on this machine "
