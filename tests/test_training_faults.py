@@ -322,13 +322,14 @@ def test_device_target_this_mindspore_cannot_use(data, tmp_path, target):
     if _available(target):
         pytest.skip(f"this MindSpore build has {target} support")
     out = tmp_path / "out"
-    proc = train(data, out, "--device_target", target)
-    assert_one_line_error(proc, f"--device_target {target}: this MindSpore", f"cannot use {target}",
-                          "--device_target CPU", prefix="train.py: ")
+    words = (f"--device_target {target}: this MindSpore", f"cannot use {target}", "--device_target CPU")
+    if target == "GPU":     # once as a user runs it: MindSpore's own report would be many lines
+        assert_one_line_error(train(data, out, "--device_target", target), *words, prefix="train.py: ")
+    else:                   # setup_context refuses before it touches this process's context
+        train_refused(data, out, "--device_target", target, fragments=words)
     assert_nothing_written(out)
-    proc = run_script("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--output_dir", tmp_path / "export",
-                      "--device_target", target, timeout=300)
-    assert_one_line_error(proc, f"--device_target {target}: this MindSpore", prefix="export_mindir.py: ")
+    refused("export_mindir.py", "--ckpt", FIXTURE_CKPT, "--output_dir", tmp_path / "export",
+            "--device_target", target, fragments=(f"--device_target {target}: this MindSpore",))
 
 
 def test_set_device_failure_is_one_line(monkeypatch):
