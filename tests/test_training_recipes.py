@@ -42,6 +42,8 @@ RECIPES = {
     "siammask_base.yaml": (SIAMMASK_BASE, 600000),
     "siammask_base_huawei.yaml": (SIAMMASK_BASE, 600000),
     "siammask_sharp.yaml": ({"YTB_VOS": ("ytb_vos", 20, 100000, True), "COCO": ("coco", 1, -1, True)}, 200000),
+    # siamfc-pytorch: GOT-10k, one pair per sequence per epoch (0 = the sum of num_use)
+    "siamfc_alexnet.yaml": ({"GOT10K": ("got10k", 100, -1, False)}, 0),
 }
 
 
