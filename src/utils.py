@@ -1,5 +1,6 @@
 """Small helpers shared by the entry points."""
 import argparse
+import json
 import logging
 import sys
 
@@ -40,3 +41,22 @@ def ensure_output_dir(path, flag="--output_dir"):
 def is_json_number(value):
     """A JSON number as ``json.load`` returns it: int or float, not bool (``True`` is an int in Python)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_json(path, error=ValueError, prefix=""):
+    """The parsed JSON file ``path``, for every loader of JSON inputs (indices, annotations, dataset
+    listings), so a bad file reads the same wherever it is found: ``error`` with the one line
+    ``<prefix><path>: invalid JSON at line L column C: <what>`` (or ``not a JSON text file``,
+    ``unreadable (...)``). A missing file raises FileNotFoundError unchanged: callers name what
+    the missing file is (``coco: annotation file not found: ...``)."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise
+    except json.JSONDecodeError as e:
+        raise error(f"{prefix}{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except UnicodeDecodeError:
+        raise error(f"{prefix}{path}: not a JSON text file (not UTF-8)") from None
+    except OSError as e:   # a folder, permission denied
+        raise error(f"{prefix}{path}: unreadable ({e.strerror or e})") from None

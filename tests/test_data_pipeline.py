@@ -212,7 +212,7 @@ def test_check_training_data_refuses_before_any_loader(tmp_path):
     for text, fragment in (("[1, 2]", "must map video names to tracks, got a JSON list"),
                            ('{"v0": [1]}', "video 'v0' must map track ids to frames, got list"),
                            ('{"v0": {"00": {"000000": [1, 2, 3]}}}', "frame '000000': a box is [x1, y1, x2, y2]"),
-                           ("{not json", "invalid JSON in")):
+                           ("{not json", "train.json: invalid JSON at line 1")):
         index.write_text(text)
         with pytest.raises(ValueError, match=re.escape(fragment)):
             check_training_data(make_cfg(), str(root))

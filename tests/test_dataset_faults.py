@@ -209,7 +209,7 @@ def test_json_bad_gt_rect(tmp_path, gt_rect, pattern):
 
 
 @pytest.mark.parametrize("content, pattern", [
-    ("{not json", r"^OTB100: .*OTB100\.json is not valid JSON"),
+    ("{not json", r"^OTB100: .*OTB100\.json: invalid JSON at line 1"),
     ("[1, 2]", r"^OTB100: .*OTB100\.json: expected an object of sequences, got list"),
     ('{"Car": 3}', r"^Car: .*OTB100\.json: expected an object with img_names and gt_rect, got int"),
     ('{"Car": {"img_names": "Car/1.jpg", "gt_rect": [[1, 2, 3, 4]]}}', r"^Car: .*img_names must be a list"),

@@ -160,7 +160,7 @@ def test_ytb_vos_errors_name_the_file(tmp_path):
     vos_fx.write(str(tmp_path), videos=["f9e8d7c6b5"])
     meta = tmp_path / "train" / "meta.json"
     good = meta.read_text()
-    for text, words in (("{\"videos\": [", "not valid JSON"),
+    for text, words in (("{\"videos\": [", "invalid JSON at line 1"),
                         ("{\"videos\": {\"f9e8d7c6b5\": {\"objects\": {\"1\": {\"frames\": 5}}}}}",
                          "video 'f9e8d7c6b5' object '1'"),
                         ("[]", "expected")):

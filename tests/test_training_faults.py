@@ -135,8 +135,8 @@ def test_missing_data_path(tmp_path):
 
 @pytest.mark.parametrize("fault, fragments", [
     ("index missing", ["has no train/syn/train.json (sub-dataset SYN: train/syn/crop511, train/syn/train.json)"]),
-    ("index not JSON", ["SYN: invalid JSON in", "train.json"]),
-    ("index binary", ["SYN:", "train.json is not a JSON text file"]),
+    ("index not JSON", ["SYN:", "train.json: invalid JSON at line 1"]),
+    ("index binary", ["SYN:", "train.json: not a JSON text file"]),
     ("index a list", ["SYN: index", "must map video names to tracks, got a JSON list"]),
     ("track not a mapping", ["SYN: index", "video 'syn_train_0001' track '00' must map frame numbers to boxes"]),
     ("bad box", ["SYN: index", "frame '000002': a box is [x1, y1, x2, y2] (or [w, h]), got \"wide\""]),

@@ -43,7 +43,7 @@ import numpy as np
 
 from src.config import AugConfig, sub_dataset_folder
 from src.image_io import ImageError, read_image
-from src.utils import is_json_number
+from src.utils import is_json_number, read_json
 from src.data.augmentation import Augmentation
 from src.crop_geometry import CONTEXT_AMOUNT, context_size
 from src.models.box_coder import center_to_corner
@@ -108,8 +108,7 @@ def _load_index(path, mtime_ns, size):
     pysot-sized indices (ImageNet VID, YouTube-BB) take seconds to parse;
     callers must not modify the result.
     """
-    with open(path, "r", encoding="utf-8") as f:
-        meta = json.load(f)
+    meta = read_json(path)
     _check_index_structure(meta, path)
     labels = {}
     for video, tracks in meta.items():
@@ -202,11 +201,7 @@ class SubDataset:
         stat = os.stat(self.anno)
         try:
             self.labels = _load_index(self.anno, stat.st_mtime_ns, stat.st_size)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.name}: invalid JSON in {self.anno}: {exc}") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{self.name}: {self.anno} is not a JSON text file") from None
-        except ValueError as exc:
+        except ValueError as exc:   # read_json's and the structure checks' one-line messages
             raise ValueError(f"{self.name}: {exc}") from None
         self.videos = list(self.labels)
         self.num = len(self.videos)

@@ -74,7 +74,6 @@ tracking starts):
 ``{"gt_source": {...}, "listed_sequences": n, "missing_sequences": [...],
 "unusable_gt_frames": {seq: count}}``.
 """
-import json
 import logging
 import math
 import os
@@ -84,7 +83,7 @@ import cv2
 import numpy as np
 
 from ..image_io import ImageError, read_image
-from ..utils import is_json_number
+from ..utils import is_json_number, read_json
 from .geometry import poly_to_minmax_rect, rect_to_vot_polygon
 from .results import read_label_png
 
@@ -503,11 +502,7 @@ def _json_labels(meta, key, seq, json_path, length, pad):
 
 
 def _load_json(path, name):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{name}: {path} is not valid JSON ({e})") from None
+    return read_json(path, DatasetError, prefix=f"{name}: ")
 
 
 def _json_listing(root, json_path, name):

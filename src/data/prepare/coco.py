@@ -40,7 +40,7 @@ from pycocotools.coco import COCO
 
 from src.data.prepare.core import Frame, Obj, PrepareError, Source, Video
 from src.image_io import ImageError
-from src.utils import is_json_number
+from src.utils import is_json_number, read_json
 
 SETS = {"train": "train2017", "val": "val2017"}
 MASK_THRESHOLD = 0.5    # SiamMask data/coco/par_crop.py: crop(annToMask) > 0.5
@@ -129,15 +129,7 @@ class CocoSource(Source):
             raise PrepareError(f"coco: annotation file not found: {self.ann_file}")
         if not os.path.isdir(self.image_dir):
             raise PrepareError(f"coco: image folder not found: {self.image_dir}")
-        try:
-            with open(self.ann_file, "r", encoding="utf-8") as f:
-                data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise PrepareError(f"{self.ann_file}: invalid JSON: {e}") from None
-        except UnicodeDecodeError:
-            raise PrepareError(f"{self.ann_file}: not a JSON text file") from None
-        except OSError as e:
-            raise PrepareError(f"{self.ann_file}: unreadable: {e.strerror or e}") from None
+        data = read_json(self.ann_file, PrepareError)
         check_instances(data, self.ann_file)
         coco = COCO()   # index only images and annotations: categories are not needed
         coco.dataset = {"images": data["images"], "annotations": data["annotations"]}

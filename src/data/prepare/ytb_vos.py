@@ -28,7 +28,6 @@ and so do we:
 """
 import functools
 import io
-import json
 import os
 from collections import Counter
 
@@ -37,6 +36,7 @@ import numpy as np
 
 from src.data.prepare.core import Frame, Obj, PrepareError, Source, Video
 from src.image_io import ImageError, check_image_bytes
+from src.utils import read_json
 
 MIN_PIXELS = 1000        # parse_ytb_vos.py: pixelCount > 1000
 MIN_CONTOUR_POINTS = 3   # parse_ytb_vos.py: contours with len(flat coordinates) > 4
@@ -147,12 +147,9 @@ class YtbVosSource(Source):
             if not os.path.isdir(os.path.join(self.data, sub)):
                 raise PrepareError(f"ytb_vos: folder not found: {os.path.join(self.data, sub)}")
         try:
-            with open(self.meta_path, "r", encoding="utf-8") as f:
-                meta = json.load(f)
+            meta = read_json(self.meta_path, PrepareError)
         except FileNotFoundError:
             raise PrepareError(f"ytb_vos: annotation file not found: {self.meta_path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise PrepareError(f"{self.meta_path}: not valid JSON ({e})") from None
         _check_meta(meta, self.meta_path)
         names = list(meta["videos"])  # meta.json order, as SiamMask's split
         names = names[:TRAIN_VIDEOS] if self.split == "train" else names[TRAIN_VIDEOS:]
