@@ -65,6 +65,9 @@ class Video:
     key: str            # index key and crop sub-folder, e.g. 'ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000'
     frames: List[Frame] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)   # filter reason -> boxes dropped
+    # unreadable annotation files met while loading (e.g. a corrupt YouTube-VOS mask PNG): their
+    # frames are left out and the messages join the record's "corrupt" list, as corrupt images do
+    corrupt: List[str] = field(default_factory=list)
 
 
 class Source:
@@ -138,12 +141,13 @@ def crop_video(source, key, crop_root, instance_size=INSTANCE_SIZE):
     """Crop every object of video ``key``; the video's record for the runner.
 
     Returns ``{"video", "tracks": {track: {frame: box}}, "dropped": {reason: n},
-    "corrupt": [message], "crops": n}``. An unreadable image (or mask) is
-    skipped and listed in ``corrupt``; its boxes are left out of the index.
+    "corrupt": [message], "crops": n}``. An unreadable image (or mask, or per-frame annotation
+    file the source met in ``load_video``) is skipped and listed in ``corrupt``; its boxes are
+    left out of the index.
     """
     video = source.load_video(key)
     out_dir = os.path.join(crop_root, video.key)
-    tracks, corrupt, crops = {}, [], 0
+    tracks, corrupt, crops = {}, list(video.corrupt), 0
     for frame in video.frames:
         if not frame.objects:
             continue

@@ -167,13 +167,16 @@ class YtbVosSource(Source):
                 listed.setdefault(name, set()).add(obj)
         dropped = Counter()
         found = []    # (frame name, png, {id: box})
-        seen, palette = set(), None
+        seen, palette, corrupt = set(), None, []
         for name in sorted(listed):
             png = os.path.join(self.data, "Annotations", video, name + ".png")
             try:
                 label, frame_palette = read_label(png)
             except ImageError as e:
-                raise PrepareError(f"ytb_vos: {e}") from None
+                # a damaged mask loses its frame only, as a damaged image does (core.crop_video):
+                # found in a pool worker, it must not end a run of thousands of videos
+                corrupt.append(str(e))
+                continue
             palette = palette or frame_palette
             present = [int(i) for i in np.unique(label) if i != 0]
             boxes = {}
@@ -199,7 +202,7 @@ class YtbVosSource(Source):
                 objects=[Obj(track=track[i], box=box, mask=i)
                          for i, box in sorted(boxes.items(), key=lambda kv: track[kv[0]])],
                 mask=png))
-        return Video(key=key, frames=frames, dropped=+dropped)
+        return Video(key=key, frames=frames, dropped=+dropped, corrupt=corrupt)
 
     def read_mask(self, frame, obj, shape):
         path, label = self._last_label
