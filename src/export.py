@@ -2,34 +2,39 @@
 
 A tracker cannot be one graph: the template branch runs once per target, the
 search branch every frame, and SiamMask's refine module at a position chosen
-from the search outputs. So a model is exported as
+from the search outputs. Each family declares its graphs (``graphs(cfg)`` of its
+record, src/models/registry.py ``GraphSpec``), and a model is exported as those:
 
-* ``<name>_template``  z (1, 3, 127, 127) -> kernel0..kernelK-1
-* ``<name>_search``    x (1, 3, S, S), kernel0..kernelK-1 -> cls, loc
-                       [, mask, f0, f1, f2, corr_feature]   (SiamMask)
-* ``<name>_refine``    p0, p1, p2, p3 -> refine_logits (1, 16129)  (SiamMask sharp)
+* SiamRPN   ``<name>_template`` z (1, 3, 127, 127) -> kernel0, kernel1;
+            ``<name>_search`` x (1, 3, S, S), kernel0, kernel1 -> cls, loc
+* SiamMask  the same with kernel2 and the search outputs mask, f0, f1, f2, corr_feature,
+            and (sharp) ``<name>_refine`` p0, p1, p2, p3 -> refine_logits (1, 16129)
+* SiamFC    ``<name>_template`` z -> kernel0; ``<name>_search`` x (scale_num, 3, 255, 255),
+            kernel0 -> response (scale_num, 1, 17, 17): the frame's scales as one batch
 
-plus ``<name>.json``: the graphs' files, inputs and outputs (names, shapes,
-dtypes, in call order), the input convention (BGR 0..255 float32 NCHW crops,
-crop rounding), and the whole experiment config with its tracking
-hyperparameters, so an application (``ascend310_infer``) or
-``eval.py --backend mindir|onnx`` needs nothing else. The JSON is written last:
-an export directory with a JSON is complete.
+plus ``<name>.json`` (format_version 2): the graphs' files, sizes, inputs and outputs
+(names, shapes, dtypes, in call order), the ``decoder`` that turns the search outputs
+into a box (the family's ``decoder(cfg)``: ``anchors`` with score size, stride, ratios,
+scales and mask kind; ``response_map`` with response size, stride, upsampling and
+scales), the input convention (layout, colour, range, dtype, crop rounding), the
+tracking hyperparameters and the whole experiment config, so an application
+(``ascend310_infer``) or ``eval.py --backend mindir|onnx`` needs nothing else. The
+JSON is written last: an export directory with a JSON is complete. ``read_export``
+also reads format 1 (top-level ``refine``, ``score_size``, ``anchor``; anchor
+families only) and upgrades it in memory.
 """
 import json
 import os
 import shutil
 import tempfile
+from typing import NamedTuple
 
 import numpy as np
 
-from .models.anchors import score_size
 from .models.registry import get_family
 
 FORMAT_EXT = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
-FORMAT_VERSION = 1
-
-REFINE_INPUTS = ("p0", "p1", "p2", "p3")
+FORMAT_VERSION = 2
 
 
 class ExportError(ValueError):
@@ -87,30 +92,45 @@ def _rename_onnx_io(path, input_names, output_names):
     onnx.save(model, path)
 
 
-def sample_io(cfg, net):
-    """Example inputs and outputs of every graph (numpy), from zero-ish crops.
+class GraphIO(NamedTuple):
+    """One graph's cell and example inputs and outputs (numpy), names in call order."""
+    cell: object
+    input_names: list
+    inputs: list
+    output_names: list
+    outputs: list
 
-    Returns {graph: (input names, inputs, output names, outputs)}.
+
+def sample_io(cfg, net):
+    """Example inputs and outputs of every graph the family declares, in call order: crops
+    of random 0..255 values, the other inputs from the earlier graphs' outputs.
+
+    Returns {graph: GraphIO}.
     """
     import mindspore as ms
-    from .models.siammask import refine_inputs
-    from .models.split import RefineNet, SearchNet, TemplateNet
-
     rng = np.random.default_rng(0)
-    t = cfg.track
-    z = (rng.random((1, 3, t.exemplar_size, t.exemplar_size)) * 255).astype(np.float32)
-    x = (rng.random((1, 3, t.instance_size, t.instance_size)) * 255).astype(np.float32)
-    kernels = [k.asnumpy() for k in TemplateNet(net)(ms.Tensor(z))]
-    knames = [f"kernel{i}" for i in range(len(kernels))]
-    outs = [o.asnumpy() for o in SearchNet(net)(ms.Tensor(x), *(ms.Tensor(k) for k in kernels))]
-    onames = get_family(cfg.model.arch).search_outputs
-    graphs = {"template": (TemplateNet(net), ["z"], [z], knames, kernels),
-              "search": (SearchNet(net), ["x"] + knames, [x] + kernels, list(onames), outs)}
-    if getattr(net, "has_refine", False):
-        c = outs[0].shape[-1] // 2
-        p = list(refine_inputs(*outs[3:7], c, c))
-        logits = RefineNet(net)(*(ms.Tensor(a) for a in p)).asnumpy()
-        graphs["refine"] = (RefineNet(net), list(REFINE_INPUTS), p, ["refine_logits"], [logits])
+    values, graphs = {}, {}
+    for spec in get_family(cfg.model.arch).graphs(cfg):
+        made = spec.example_inputs(values) if spec.example_inputs else {}
+        inputs = []
+        for name, shape in spec.inputs:
+            if name in made:
+                inputs.append(np.ascontiguousarray(made[name], np.float32))
+            elif shape is not None:
+                inputs.append((rng.random(shape) * 255).astype(np.float32))
+            elif name in values:
+                inputs.append(values[name])
+            else:
+                raise ExportError(f"model.arch {cfg.model.arch}: the {spec.name} graph's input {name} is no "
+                                  f"earlier graph's output and has no shape (graphs() declaration)")
+        cell = spec.cell(net)
+        out = cell(*(ms.Tensor(a) for a in inputs))
+        outputs = [o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
+        if len(outputs) != len(spec.outputs):
+            raise ExportError(f"model.arch {cfg.model.arch}: the {spec.name} graph returned {len(outputs)} "
+                              f"outputs, its declaration names {len(spec.outputs)} ({', '.join(spec.outputs)})")
+        values.update(zip(spec.outputs, outputs))
+        graphs[spec.name] = GraphIO(cell, list(spec.input_names), inputs, list(spec.outputs), outputs)
     return graphs
 
 
@@ -126,28 +146,27 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
     desc = {
         "format_version": FORMAT_VERSION,
         "name": name,
-        "arch": cfg.model.arch,
+        "arch": cfg.model.arch,             # informational: applications follow "decoder"
         "file_format": file_format,
-        "refine": "refine" in graphs,
-        "score_size": score_size(cfg.track.instance_size, cfg.track.exemplar_size,
-                                 cfg.model.anchor.stride, cfg.track.base_size),
-        # the network sees raw crops: BGR (SiamRPN / SiamMask), 0..255, float32, NCHW, mean-colour
-        # padding; pysot rounds crop corners with floor(x + 0.5), SiamMask's code with round()
+        "decoder": family.decoder(cfg),
+        # the network sees raw crops: NCHW float32 0..255, mean-colour padding, in the family's colour
+        # order; pysot rounds crop corners with floor(x + 0.5), SiamMask's and SiamFC's code half-even
         "input": {"layout": "NCHW", "color": family.input_color(cfg), "range": [0, 255], "dtype": "float32",
                   "crop_rounding": family.crop_rounding},
         "graphs": {},
-        "anchor": cfg.to_dict()["model"]["anchor"],
         "track": cfg.to_dict()["track"],
         "config": cfg.to_dict(),
     }
     tmp = tempfile.mkdtemp(prefix=".export-", dir=output_dir)
     try:
-        for graph, (cell, in_names, inputs, out_names, outputs) in graphs.items():
+        for graph, io in graphs.items():
             fname = f"{name}_{graph}{ext}"
-            _write_graph(cell, inputs, os.path.join(tmp, fname), file_format, in_names, out_names)
+            _write_graph(io.cell, io.inputs, os.path.join(tmp, fname), file_format, io.input_names,
+                         io.output_names)
             # the size lets a reader tell a truncated copy (interrupted download or copy) in one line
             desc["graphs"][graph] = {"file": fname, "bytes": os.path.getsize(os.path.join(tmp, fname)),
-                                     "inputs": _io(in_names, inputs), "outputs": _io(out_names, outputs)}
+                                     "inputs": _io(io.input_names, io.inputs),
+                                     "outputs": _io(io.output_names, io.outputs)}
         for graph in desc["graphs"].values():
             os.replace(os.path.join(tmp, graph["file"]), os.path.join(output_dir, graph["file"]))
         json_path = os.path.join(output_dir, f"{name}.json")
@@ -197,8 +216,11 @@ def read_export(path):
     for key in ("format_version", "arch", "file_format", "graphs", "config"):
         if key not in desc:
             raise ValueError(f"{path}: missing key '{key}' (not written by export_mindir.py?)")
-    if desc["format_version"] != FORMAT_VERSION:
-        raise ValueError(f"{path}: format_version {desc['format_version']}, this code reads {FORMAT_VERSION}")
+    version = desc["format_version"]
+    if version not in (1, FORMAT_VERSION):
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ValueError(f"{path}: format_version {version}{' is newer than this code' if newer else ''} "
+                         f"(this code reads 1 and {FORMAT_VERSION}){'; update the code' if newer else ''}")
     folder = os.path.dirname(os.path.abspath(path))
     for graph, g in desc["graphs"].items():
         file = os.path.join(folder, g["file"])
@@ -208,4 +230,31 @@ def read_export(path):
         if "bytes" in g and size != g["bytes"]:     # exports written before sizes were recorded have none
             raise ValueError(f"{file}: {size} bytes, the export wrote {g['bytes']} ({path}): truncated or "
                              f"replaced; copy it again or re-export with export_mindir.py")
+    if desc["format_version"] == 1:
+        desc = upgrade_format1(desc, path)
+    if not isinstance(desc.get("decoder"), dict) or "kind" not in desc["decoder"]:
+        raise ValueError(f"{path}: missing key 'decoder' (or its 'kind')")
     return desc, folder
+
+
+def upgrade_format1(desc, path):
+    """A format-1 description as format 2 (a new dict): its top-level ``score_size``,
+    ``anchor`` and ``refine`` become the anchors decoder. Format 1 was written for the anchor
+    families (SiamRPN, SiamMask), whose search graph returns cls and loc (and, SiamMask,
+    a coarse mask); an export without those has no decoder this code can name."""
+    graphs = desc["graphs"]
+    outputs = [o.get("name") for o in graphs.get("search", {}).get("outputs", [])]
+    if not {"cls", "loc"} <= set(outputs):
+        raise ValueError(f"{path}: format_version 1 export whose search graph returns {outputs}, not the "
+                         f"anchor outputs cls, loc; re-export it with export_mindir.py")
+    for key in ("score_size", "anchor"):
+        if key not in desc:
+            raise ValueError(f"{path}: missing key '{key}' (format_version 1)")
+    anchor = desc["anchor"]
+    mask = "refine" if desc.get("refine") else "coarse" if "mask" in outputs else "none"
+    decoder = {"kind": "anchors", "score_size": desc["score_size"], "stride": anchor["stride"],
+               "ratios": [float(r) for r in anchor["ratios"]], "scales": [float(s) for s in anchor["scales"]],
+               "mask": mask}
+    upgraded = {k: v for k, v in desc.items() if k not in ("score_size", "anchor", "refine")}
+    upgraded.update(format_version=FORMAT_VERSION, upgraded_from=1, decoder=decoder)
+    return upgraded

@@ -80,9 +80,10 @@ def test_exported_graphs_reproduce_the_cells(request, tmp_path, fmt, which):
     kernels = backend.template(io["template"][2][0])
     for got, want in zip(kernels, io["template"][4]):
         assert _rel_diff(_numpy(got), want) <= 1e-4
-    outputs = backend.track(io["search"][2][0], kernels)
-    assert len(outputs) == len(io["search"][4])
-    for name, got, want in zip(io["search"][3], outputs, io["search"][4]):
+    outputs = backend.track(io["search"][2][0], kernels)     # {name: array}, in the declared order
+    assert list(outputs) == io["search"].output_names == [o["name"] for o in desc["graphs"]["search"]["outputs"]]
+    for name, want in zip(io["search"][3], io["search"][4]):
+        got = outputs[name]
         assert got.shape == want.shape, name
         assert _rel_diff(got, want) <= 1e-4, name
     if "refine" in io:
@@ -90,7 +91,7 @@ def test_exported_graphs_reproduce_the_cells(request, tmp_path, fmt, which):
         assert _rel_diff(got, io["refine"][4][0]) <= 1e-4
     # the JSON states the shapes the graphs really have
     spec = desc["graphs"]["search"]
-    assert [o["shape"] for o in spec["outputs"]] == [list(o.shape) for o in outputs]
+    assert [o["shape"] for o in spec["outputs"]] == [list(o.shape) for o in outputs.values()]
 
 
 def _run(script, *args):
@@ -117,7 +118,9 @@ def test_export_cli_writes_graphs_and_json(tiny_ckpt, tmp_path):
     desc, _ = read_export(str(out / "mytracker.json"))
     assert desc["config"]["name"] == "tiny" and desc["track"]["instance_size"] == 255
     assert desc["input"]["crop_rounding"] == "round_half_up"
-    assert desc["graphs"]["search"]["outputs"][0]["shape"] == [1, 10, desc["score_size"], desc["score_size"]]
+    size = desc["decoder"]["score_size"]
+    assert desc["format_version"] == 2 and desc["decoder"]["kind"] == "anchors"
+    assert desc["graphs"]["search"]["outputs"][0]["shape"] == [1, 10, size, size]
 
 
 def test_export_bad_inputs_are_one_line_errors(tiny_ckpt, tmp_path):

@@ -40,7 +40,7 @@ def test_registry_lists_the_families_and_refuses_others_in_one_line():
     with pytest.raises(ValueError, match=r"^unknown model.arch 'siamxx' \(choose from \['siamfc', 'siammask', "
                                          r"'siamrpn'\]\)$"):
         get_family("siamxx")
-    assert get_family("siamfc").search_outputs == ("response",)
+    assert [g.outputs for g in get_family("siamfc").graphs(_cfg())] == [("kernel0",), ("response",)]
     assert get_family("siamfc").input_color(_cfg()) == "RGB"
 
 

@@ -16,10 +16,50 @@ would import every backbone and head module).
 """
 from dataclasses import dataclass, field
 import importlib
-from typing import Callable, Optional, Tuple
+from typing import Callable, Mapping, Optional, Tuple
 
 # modules of src.models that register a family (imported on the first look-up)
 FAMILY_MODULES = ("siamrpn", "siammask", "siamfc")
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """One graph of a tracker (a family's ``graphs(cfg)`` lists them in call order).
+
+    * ``name``: "template", "search", "refine"...; a back-end's ``template`` / ``track`` /
+      ``refine`` run the graph of that name, ``run(name, inputs)`` any of them.
+    * ``cell(net) -> nn.Cell``: the graph over ``net``'s parameters (src/models/split.py);
+      its ``construct`` takes ``inputs`` in order and returns ``outputs`` (a tuple) in order.
+    * ``inputs``: ((name, shape), ...). A shape (from the config: crop sizes, SiamFC's
+      scale_num) is the input the tracker feeds; ``None`` is an earlier graph's output of
+      that name (the search graph's kernels), or what ``example_inputs`` makes.
+    * ``outputs``: the output names, in the order the cell returns them.
+    * ``batch_may_exceed_one``: whether the first dimension of the shaped inputs may be
+      more than 1 (SiamFC's search scales; the export fixes it to the declared shape).
+    * ``example_inputs(values) -> {input name: numpy array}``: inputs made from the outputs
+      of earlier graphs (``values``: {output name: array}), where a graph's inputs are not
+      outputs as such (SiamMask's refine crops of the search features); None: none needed.
+    """
+    name: str
+    cell: Callable
+    inputs: Tuple[Tuple[str, Optional[Tuple[int, ...]]], ...]
+    outputs: Tuple[str, ...]
+    batch_may_exceed_one: bool = False
+    example_inputs: Optional[Callable] = None
+
+    @property
+    def input_names(self):
+        return tuple(name for name, _ in self.inputs)
+
+    @property
+    def shaped_inputs(self) -> Mapping[str, Tuple[int, ...]]:
+        """{name: shape} of the inputs the tracker feeds (crops)."""
+        return {name: tuple(shape) for name, shape in self.inputs if shape is not None}
+
+
+def graph_specs(cfg):
+    """{name: GraphSpec} of the family ``cfg.model.arch``, in call order."""
+    return {spec.name: spec for spec in get_family(cfg.model.arch).graphs(cfg)}
 
 
 @dataclass(frozen=True)
@@ -42,7 +82,10 @@ class Family:
     * ``label_bytes(cfg)``: bytes of one row's labels (the loader's shared-memory estimate).
     * ``build_validator(cfg, network, loss_cell) -> f(batches) -> metric dict``: the
       held-out metric over validation batches (dicts of numpy arrays of the columns).
-    * ``search_outputs``: names of the search graph's outputs (export, back-ends).
+    * ``graphs(cfg) -> tuple of GraphSpec``: the graphs the tracking loop runs, in call order
+      (template, search, ...; src/export.py writes them, src/tracker/backends.py runs them).
+    * ``decoder(cfg) -> dict``: how an application turns the search outputs into a box (the
+      export JSON's ``decoder`` entry, src/export.py; the C++ app picks its logic by its kind).
     * ``crop_rounding``: how the tracker rounds crop corners (export JSON, C++ app).
     * ``input_color(cfg) -> 'BGR' | 'RGB'``: the channel order the graphs expect.
     * ``start_warning(cfg) -> str | None``: said when training starts from scratch.
@@ -55,7 +98,8 @@ class Family:
     label_columns: Tuple[str, ...]
     label_bytes: Callable
     build_validator: Callable
-    search_outputs: Tuple[str, ...]
+    graphs: Callable
+    decoder: Callable
     uses_masks: bool = False
     crop_rounding: str = "round_half_up"
     input_color: Callable = field(default=lambda cfg: "BGR")

@@ -32,7 +32,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from .layers import conv2d as _conv2d
-from .registry import Family, register
+from .registry import Family, GraphSpec, register
 
 # output channels of conv1..conv5 (reference AlexNetV1) and which convs are split in two groups
 CHANNELS = (96, 256, 384, 384, 256)
@@ -163,13 +163,32 @@ def _validator(cfg, network, loss_cell):
 
 
 def _input_color(cfg):
-    from ..tracker.siamfc_tracker import track_params
-    return track_params(cfg.track).channel_order.upper()
+    return getattr(cfg.track, "channel_order", "rgb").upper()  # H13-TRANSITION until config v2 lands
+
+
+def _graphs(cfg):
+    """The template on one exemplar crop; the search graph on the frame's ``track.scale_num``
+    search crops as one batch against that template (xcorr_fast with one kernel)."""
+    from .split import SearchNet, TemplateNet
+    t = cfg.track
+    return (GraphSpec("template", TemplateNet, (("z", (1, 3, t.exemplar_size, t.exemplar_size)),), ("kernel0",)),
+            GraphSpec("search", SearchNet, (("x", (t.scale_num, 3, t.instance_size, t.instance_size)),
+                                            ("kernel0", None)), ("response",), batch_may_exceed_one=True))
+
+
+def _decoder(cfg):
+    """The export JSON's decoder entry: the raw (scale_num, 1, r, r) response maps, upsampled
+    ``response_up`` times with ``upsample`` (src/tracker/siamfc_tracker.py locate_peak)."""
+    t = cfg.track
+    return {"kind": "response_map", "response_size": (t.instance_size - t.exemplar_size) // TOTAL_STRIDE + 1,
+            "total_stride": TOTAL_STRIDE, "response_up": t.response_up,
+            "upsample": getattr(t, "upsample", "bicubic"),  # H13-TRANSITION until config v2 lands
+            "scale_num": t.scale_num}
 
 
 register(Family(
     name="siamfc", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
     label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
-    build_validator=_validator, search_outputs=("response",),
+    build_validator=_validator, graphs=_graphs, decoder=_decoder,
     # the reference crops with np.round (half to even), see siamfc_tracker.crop_and_resize
     crop_rounding="round_half_even", input_color=_input_color))

@@ -27,7 +27,7 @@ from .backbone import build_backbone
 from .head.mask import MASK_SIZE, REFINE_CROPS, MaskCorr, Refine
 from .head.rpn import DepthwiseRPN
 from .neck import AdjustAllLayer
-from .registry import Family, register
+from .registry import Family, GraphSpec, register
 
 
 class SiamMask(nn.Cell):
@@ -195,11 +195,39 @@ def _start_warning(cfg):
     return None
 
 
+SEARCH_OUTPUTS = ("cls", "loc", "mask", "f0", "f1", "f2", "corr_feature")
+REFINE_INPUTS = ("p0", "p1", "p2", "p3")
+
+
+def _refine_examples(values):
+    """Refine inputs at the centre of the score map, from the search graph's outputs (export)."""
+    c = values["cls"].shape[-1] // 2
+    return dict(zip(REFINE_INPUTS, refine_inputs(values["f0"], values["f1"], values["f2"],
+                                                 values["corr_feature"], c, c)))
+
+
+def _graphs(cfg):
+    """SiamRPN's template and search graphs (three kernels, the mask outputs), and the refine
+    module at one score-map position for sharp models (``model.refine``)."""
+    from .siamrpn import anchor_graphs
+    from .split import RefineNet
+    graphs = anchor_graphs(cfg, 3, SEARCH_OUTPUTS)
+    if cfg.model.refine:
+        graphs += (GraphSpec("refine", RefineNet, tuple((n, None) for n in REFINE_INPUTS), ("refine_logits",),
+                             example_inputs=_refine_examples),)
+    return graphs
+
+
+def _decoder(cfg):
+    from .siamrpn import anchor_decoder
+    return anchor_decoder(cfg, mask="refine" if cfg.model.refine else "coarse")
+
+
 register(Family(
     name="siammask", build_model=lambda cfg: SiamMask(cfg.model), build_tracker=_tracker, build_loss=_loss,
     build_targets=_targets, label_columns=("label_cls", "label_loc", "label_loc_weight",
                                            "mask_pos", "mask_weight", "mask_target"),
     label_bytes=_label_bytes, build_validator=_validator,
-    search_outputs=("cls", "loc", "mask", "f0", "f1", "f2", "corr_feature"), uses_masks=True,
+    graphs=_graphs, decoder=_decoder, uses_masks=True,
     # SiamMask's own code rounds crop corners with round() (half to even)
     crop_rounding="round_half_even", start_warning=_start_warning))

@@ -5,7 +5,7 @@ from mindspore import nn
 
 from .backbone import build_backbone
 from .head import build_rpn_head
-from .registry import Family, register
+from .registry import Family, GraphSpec, register
 
 
 class SiamRPN(nn.Cell):
@@ -52,9 +52,32 @@ def _validator(cfg, network, loss_cell):
     return rpn_validator(cfg, network, loss_cell)
 
 
+def anchor_graphs(cfg, kernels, search_outputs):
+    """The template and search graphs of an anchor family (SiamRPN, SiamMask): ``kernels``
+    correlation kernels from a (1, 3, exemplar, exemplar) crop, then the search graph on one
+    (1, 3, instance, instance) crop with them."""
+    from .split import SearchNet, TemplateNet
+    t = cfg.track
+    names = tuple(f"kernel{i}" for i in range(kernels))
+    return (GraphSpec("template", TemplateNet, (("z", (1, 3, t.exemplar_size, t.exemplar_size)),), names),
+            GraphSpec("search", SearchNet, (("x", (1, 3, t.instance_size, t.instance_size)),)
+                      + tuple((n, None) for n in names), tuple(search_outputs)))
+
+
+def anchor_decoder(cfg, mask="none"):
+    """The export JSON's decoder entry of an anchor family: the score map and its anchors
+    (src/models/anchors.py); ``mask``: none, coarse (the 63x63 mask head output) or refine."""
+    from .anchors import score_size
+    a, t = cfg.model.anchor, cfg.track
+    return {"kind": "anchors", "score_size": score_size(t.instance_size, t.exemplar_size, a.stride, t.base_size),
+            "stride": a.stride, "ratios": [float(r) for r in a.ratios], "scales": [float(s) for s in a.scales],
+            "mask": mask}
+
+
 register(Family(
     name="siamrpn", build_model=lambda cfg: SiamRPN(cfg.model), build_tracker=_tracker, build_loss=_loss,
     build_targets=_targets, label_columns=("label_cls", "label_loc", "label_loc_weight"),
-    label_bytes=anchor_label_bytes, build_validator=_validator, search_outputs=("cls", "loc"),
+    label_bytes=anchor_label_bytes, build_validator=_validator,
+    graphs=lambda cfg: anchor_graphs(cfg, 2, ("cls", "loc")), decoder=anchor_decoder,
     # pysot rounds crop corners with floor(x + 0.5)
     crop_rounding="round_half_up"))

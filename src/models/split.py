@@ -1,5 +1,8 @@
 """The graphs a tracker runs (and an exporter writes), over one model's parameters.
 
+Each family declares which of these cells it runs, with their input and output names
+(``graphs(cfg)`` of its record, src/models/registry.py ``GraphSpec``):
+
 * ``TemplateNet``: z -> correlation kernels, once per target;
 * ``SearchNet``: (x, *kernels) -> the model's per-frame outputs;
 * ``RefineNet``: SiamMask's refine module at a chosen position.
@@ -8,7 +11,7 @@ from mindspore import nn
 
 
 class TemplateNet(nn.Cell):
-    """z (B, 3, 127, 127) -> kernels (a tuple; SiamRPN 2, SiamMask 3)."""
+    """z (1, 3, 127, 127) -> kernels (a tuple; SiamRPN 2, SiamMask 3, SiamFC 1)."""
 
     def __init__(self, model):
         super().__init__()
@@ -19,7 +22,8 @@ class TemplateNet(nn.Cell):
 
 
 class SearchNet(nn.Cell):
-    """(x, *kernels) -> SiamRPN (cls, loc); SiamMask (cls, loc, mask, f0, f1, f2, corr)."""
+    """(x, *kernels) -> SiamRPN (cls, loc); SiamMask (cls, loc, mask, f0, f1, f2, corr);
+    SiamFC (response,), x a batch of its search scales."""
 
     def __init__(self, model):
         super().__init__()

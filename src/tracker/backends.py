@@ -1,47 +1,93 @@
 """Network back-ends a tracker runs on.
 
-A back-end turns crops into network outputs: ``template(z) -> kernels``
-(opaque, kept by the tracker per target), ``track(x, kernels) -> tuple of
-numpy arrays`` and, for SiamMask, ``refine(p0, p1, p2, p3) -> numpy logits``.
-The tracker logic never touches MindSpore directly, so the same code runs on
-the Cell, on exported graphs (MINDIR through MindSpore, ONNX through
-onnxruntime), or on another runtime.
+A back-end runs the graphs a family declares (``graphs(cfg)``, src/models/registry.py
+``GraphSpec``): ``template(z) -> kernels`` (opaque, kept by the tracker per target),
+``track(x, kernels) -> {output name: numpy array}`` (the search graph's outputs in their
+declared order), ``refine(p0, p1, p2, p3) -> numpy logits`` for SiamMask, and
+``run(graph, inputs) -> {output name: numpy array}`` for any graph. The tracker logic never
+touches MindSpore directly, so the same code runs on the Cell, on exported graphs (MINDIR
+through MindSpore, ONNX through onnxruntime), or on another runtime. Trackers read the
+outputs by name, so a family can add outputs without breaking the others.
 """
 import os
 
 import mindspore as ms
 import numpy as np
 
-from ..models.split import RefineNet, SearchNet, TemplateNet
+from ..models.registry import graph_specs
+
+
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _check_batch(graph, spec_shape, name, array, may_exceed_one):
+    """A crop batch other than 1 is refused unless the graph declares it may exceed one: the
+    anchor families' heads and decoders handle one crop per frame (SiamFC: its scales)."""
+    shape = list(np.shape(array))
+    if not may_exceed_one and shape[:1] != [1]:
+        raise ValueError(f"the {graph} graph takes {name} of shape {list(spec_shape)} (batch 1), got {shape}")
 
 
 class MindSporeBackend:
-    """Runs a network Cell (graph mode) split into its template, search (and refine) graphs."""
+    """Runs a network Cell (graph mode) as the graphs its family declares (template, search,
+    refine...). ``cfg`` is the config the network was built from (default: the one
+    ``build_model`` recorded on it)."""
 
-    def __init__(self, model):
+    def __init__(self, model, cfg=None):
+        cfg = cfg if cfg is not None else getattr(model, "config", None)
+        if cfg is None:
+            raise ValueError("MindSporeBackend needs the model's config: build the network with "
+                             "src.models.build_model or pass cfg")
         model.set_train(False)
-        self.template_net = TemplateNet(model)
-        self.search_net = SearchNet(model)
-        self.refine_net = RefineNet(model) if getattr(model, "has_refine", False) else None
+        self.specs = graph_specs(cfg)
+        self.cells = {name: spec.cell(model) for name, spec in self.specs.items()}
+        self.template_outputs = self.specs["template"].outputs
+
+    def _call(self, graph, inputs):
+        spec = self.specs[graph]
+        for (name, shape), value in zip(spec.inputs, inputs):
+            if shape is not None:
+                _check_batch(graph, shape, name, value, spec.batch_may_exceed_one)
+        return _as_tuple(self.cells[graph](*(i if isinstance(i, ms.Tensor) else ms.Tensor(i) for i in inputs)))
+
+    def run(self, graph, inputs):
+        """{output name: numpy array} of graph ``graph`` on ``inputs`` (in its declared order)."""
+        if graph not in self.cells:
+            raise RuntimeError(f"this model has no {graph} graph (it runs {', '.join(self.cells)})")
+        return dict(zip(self.specs[graph].outputs, (o.asnumpy() for o in self._call(graph, inputs))))
 
     def template(self, z):
-        return self.template_net(ms.Tensor(z))          # kernels stay MindSpore tensors
+        return self._call("template", [z])          # kernels stay MindSpore tensors
 
     def track(self, x, kernels):
-        return tuple(o.asnumpy() for o in self.search_net(ms.Tensor(x), *kernels))
+        return self.run("search", [x, *_search_kernels(self.specs["search"].input_names, self.template_outputs,
+                                                       kernels)])
 
     def refine(self, p0, p1, p2, p3):
-        if self.refine_net is None:
+        if "refine" not in self.cells:
             raise RuntimeError("this model has no refine module (model.refine is false)")
-        return self.refine_net(*(ms.Tensor(p) for p in (p0, p1, p2, p3))).asnumpy()
+        return next(iter(self.run("refine", [p0, p1, p2, p3]).values()))
+
+
+def _search_kernels(search_inputs, template_outputs, kernels):
+    """The search graph's inputs after the crop (names ``search_inputs[1:]``), taken by name
+    from the template's outputs (``kernels``, in the order ``template_outputs`` names them)."""
+    by_name = dict(zip(template_outputs, kernels))
+    return [by_name[n] for n in search_inputs[1:]]
 
 
 class _ExportedBackend:
-    """Shared checks of the exported-graph back-ends (see src/export.py for the layout)."""
+    """Shared checks of the exported-graph back-ends (see src/export.py for the layout).
+
+    The graphs, their inputs and outputs are the export JSON's (read_export upgrades an
+    export of format 1 to the current description)."""
 
     def __init__(self, desc, folder):
         self.desc, self.folder = desc, folder
         self.graphs = {g: self._load_checked(os.path.join(folder, d["file"])) for g, d in desc["graphs"].items()}
+        self.input_names = {g: [i["name"] for i in d["inputs"]] for g, d in desc["graphs"].items()}
+        self.output_names = {g: [o["name"] for o in d["outputs"]] for g, d in desc["graphs"].items()}
 
     def _load_checked(self, path):
         """The runtime's loaded graph; a file it cannot read is one line naming it (read_export has
@@ -58,22 +104,30 @@ class _ExportedBackend:
 
     def _shape_check(self, graph, name, array):
         for spec in self.desc["graphs"][graph]["inputs"]:
-            if spec["name"] == name and list(array.shape) != spec["shape"]:
+            if spec["name"] == name and list(np.shape(array)) != spec["shape"]:
                 raise ValueError(f"exported {graph} graph takes {name} of shape {spec['shape']}, got "
-                                 f"{list(array.shape)} (re-export with this track.instance_size)")
+                                 f"{list(np.shape(array))} (the export fixes its input shapes: re-export "
+                                 f"with this track.instance_size / exemplar_size{' / scale_num' if spec['shape'][0] > 1 else ''})")
+
+    def run(self, graph, inputs):
+        """{output name: numpy array} of exported graph ``graph`` on ``inputs`` (in the JSON's order)."""
+        if graph not in self.graphs:
+            raise RuntimeError(f"the export in {self.folder} has no {graph} graph")
+        return dict(zip(self.output_names[graph], (self._numpy(o) for o in self._run(graph, inputs))))
 
     def template(self, z):
-        self._shape_check("template", "z", z)
+        self._shape_check("template", self.input_names["template"][0], z)
         return self._run("template", [z])
 
     def track(self, x, kernels):
-        self._shape_check("search", "x", x)
-        return tuple(self._numpy(o) for o in self._run("search", [x, *kernels]))
+        self._shape_check("search", self.input_names["search"][0], x)
+        kernels = _search_kernels(self.input_names["search"], self.output_names["template"], kernels)
+        return self.run("search", [x, *kernels])
 
     def refine(self, p0, p1, p2, p3):
         if "refine" not in self.graphs:
             raise RuntimeError(f"the export in {self.folder} has no refine graph")
-        return self._numpy(self._run("refine", [p0, p1, p2, p3])[0])
+        return next(iter(self.run("refine", [p0, p1, p2, p3]).values()))
 
 
 class MindIRBackend(_ExportedBackend):
@@ -94,8 +148,7 @@ class MindIRBackend(_ExportedBackend):
         return nn.GraphCell(ms.load(path))
 
     def _run(self, graph, inputs):
-        out = self.graphs[graph](*(i if isinstance(i, ms.Tensor) else ms.Tensor(i) for i in inputs))
-        return out if isinstance(out, (tuple, list)) else (out,)
+        return _as_tuple(self.graphs[graph](*(i if isinstance(i, ms.Tensor) else ms.Tensor(i) for i in inputs)))
 
     @staticmethod
     def _numpy(t):
@@ -115,9 +168,10 @@ class ONNXBackend(_ExportedBackend):
         return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
     def _run(self, graph, inputs):
-        names = [i["name"] for i in self.desc["graphs"][graph]["inputs"]]
-        return self.graphs[graph].run(None, {n: np.ascontiguousarray(a, dtype=np.float32)
-                                             for n, a in zip(names, inputs)})
+        # outputs asked by name: their order is the JSON's whatever order the file lists them in
+        return self.graphs[graph].run(self.output_names[graph],
+                                      {n: np.ascontiguousarray(a, dtype=np.float32)
+                                       for n, a in zip(self.input_names[graph], inputs)})
 
     @staticmethod
     def _numpy(a):
