@@ -58,7 +58,7 @@ def _glue_negative_values(argv, flags=("--init_box",)):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", required=True, help="video file, or folder of frames")
-    p.add_argument("--init_box", default=None, help="x,y,w,h of the target in the first frame")
+    p.add_argument("--init_box", default=None, help="x,y,w,h of the target in the first frame (0-indexed pixels, as pysot)")
     p.add_argument("--ckpt", default=None, help="checkpoint (--backend mindspore)")
     p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"])
     p.add_argument("--model_dir", default=None, help="with --backend mindir|onnx: export_mindir.py's folder")
@@ -169,6 +169,7 @@ def run(args, overrides):
     from src.device import setup_context
     from src.evaluation.geometry import rect_to_polygon
     from src.evaluation.results import format_vot_line
+    from src.evaluation.runner import start
     from src.tracker import build_tracker
     from src.tracker.backends import load_tracker_model
 
@@ -196,7 +197,8 @@ def run(args, overrides):
         progress = tqdm(source, total=len(source) or None, desc=f"{cfg.name} on {name}", unit="frame")
         for i, image in enumerate(progress):
             if i == 0:
-                tracker.init(image, init_box)
+                # --init_box and the ground truth's box are pysot's 0-indexed [x, y, w, h], as eval.py's
+                start(tracker, image, init_box)
                 box, polygon, mask = list(init_box), None, None
                 if masks:   # the init box as a polygon, and no mask yet
                     polygon = list(rect_to_polygon(init_box))

@@ -19,6 +19,7 @@ from src.tracker.siamfc_tracker import (SiamFCTrackConfig, SiamFCTracker, crop_a
 
 RUNS = {"default": ("responses_raw", SiamFCTrackConfig()),
         "scale_penalty_1.0": ("responses_raw_scale_penalty_1", SiamFCTrackConfig(scale_penalty=1.0))}
+REFERENCE = RUNS["default"][1]        # the reference's track hyperparameters (box_origin 1)
 
 
 class RecordingBackend:
@@ -37,7 +38,7 @@ class RecordingBackend:
         assert kernels == ("kernel",)
         self.x = x
         self.calls += 1
-        return (self.responses[:, None] if self.responses.ndim == 3 else self.responses,)
+        return {"response": self.responses[:, None] if self.responses.ndim == 3 else self.responses}
 
 
 def _load(golden_dir):
@@ -104,7 +105,7 @@ def test_crops_match_reference(golden_dir):
     fc, bag, _ = _load(golden_dir)
     io = np.load(os.path.join(fc, "io.npz"))
     backend = RecordingBackend(io["responses_3scale"])
-    tracker = SiamFCTracker(backend)
+    tracker = SiamFCTracker(backend, REFERENCE)
     tracker.init(_frame(golden_dir, "00000001.jpg"), bag["init"]["init_box_ltwh_1idx"])
     assert tracker.pad_color.tolist() == bag["init"]["avg_color_as_padded_uint8"]
     np.testing.assert_array_equal(backend.z, io["template"])
@@ -212,7 +213,7 @@ def test_crop_rounding_and_padding():
 
 
 def test_init_box_round_trip_and_checks():
-    tracker = SiamFCTracker(None)
+    tracker = SiamFCTracker(None, REFERENCE)
     tracker.init_state([10.25, 20.5, 30.0, 15.5])
     assert tracker.center.dtype == np.float32 and tracker.target_sz.dtype == np.float32
     np.testing.assert_allclose(tracker.center, [20.5 - 1 + 7.25, 10.25 - 1 + 14.5])
@@ -224,7 +225,7 @@ def test_init_box_round_trip_and_checks():
     np.testing.assert_allclose(zero.last_box, [10.25, 20.5, 30.0, 15.5], rtol=1e-6)
     image = _image()
     backend = RecordingBackend(np.zeros((3, 17, 17), np.float32))
-    tracker = SiamFCTracker(backend)
+    tracker = SiamFCTracker(backend, REFERENCE)
     with pytest.raises(RuntimeError, match="before init"):
         tracker.track(image)
     for bad in ([5, 5, 0, 10], [5, 5, 10, float("nan")], [100, 5, 10, 10]):
@@ -236,7 +237,7 @@ def test_colour_order_and_first_frame_padding():
     """RGB crops from BGR frames (the reference's weights); the first frame's mean pads later frames."""
     backend = RecordingBackend(np.zeros((3, 17, 17), np.float32))
     first = _image(bgr=(10, 20, 30))
-    tracker = SiamFCTracker(backend)
+    tracker = SiamFCTracker(backend, REFERENCE)
     tracker.init(first, [20, 15, 20, 16])
     want = [30, 20, round(first[:, :, 0].mean())]
     assert tracker.pad_color.tolist() == want
@@ -247,7 +248,7 @@ def test_colour_order_and_first_frame_padding():
     bgr = SiamFCTracker(backend, SiamFCTrackConfig(channel_order="bgr"))
     bgr.init(first, [20, 15, 20, 16])
     assert backend.z[0, 2, 64, 64] == 30
-    gray = SiamFCTracker(backend)
+    gray = SiamFCTracker(backend, REFERENCE)
     gray.init(first[:, :, 1], [20, 15, 20, 16])
     assert backend.z.shape == (1, 3, 127, 127) and (backend.z[0, :, 64, 64] == 20).all()
 
@@ -272,7 +273,7 @@ def test_displacement_follows_the_peak():
 
 def test_scale_penalty_learning_rate_and_clip():
     boost = (0.01, 0, 0)                  # scale 0 peaks 1 % higher: the 2.55 % penalty keeps scale 1
-    tracker = SiamFCTracker(None)
+    tracker = SiamFCTracker(None, REFERENCE)
     tracker.init_state([100, 80, 40, 30])
     tracker.update_from_responses(_peaked(8, 8, boost=boost))
     assert tracker.last_scale_id == 1
@@ -297,7 +298,7 @@ def test_scale_penalty_learning_rate_and_clip():
 
 
 def test_non_finite_responses_keep_the_target():
-    tracker = SiamFCTracker(None)
+    tracker = SiamFCTracker(None, REFERENCE)
     tracker.init_state([100, 80, 40, 30])
     before = tracker.last_box
     bad = _peaked(8, 8)
@@ -309,7 +310,7 @@ def test_non_finite_responses_keep_the_target():
 def test_a_response_per_scale_is_required():
     """A back-end that hands back one scale (e.g. the batch split into a tuple) is refused."""
     backend = RecordingBackend(np.zeros((1, 17, 17), np.float32))
-    tracker = SiamFCTracker(backend)
+    tracker = SiamFCTracker(backend, REFERENCE)
     tracker.init(_image(), [20, 15, 20, 16])
     with pytest.raises(ValueError, match=r"\(3, 1, r, r\)"):
         tracker.track(_image())

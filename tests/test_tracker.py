@@ -105,7 +105,7 @@ class _DivergedBackend:
         cls = np.zeros((1, 2 * self.n), np.float32)
         loc = np.zeros((1, 4 * self.n), np.float32)
         loc[0, 2 * self.n + (0 if self.all_bad else 100):3 * self.n] = 1e4
-        return cls, loc
+        return {"cls": cls, "loc": loc}
 
 
 @pytest.mark.parametrize("all_bad", [True, False], ids=["no_usable_anchor", "some_overflow"])

@@ -15,9 +15,13 @@
 
 Both initialise from the ground truth as pysot does: a polygon becomes the
 axis-aligned box of the same area (``get_axis_aligned_bbox``) and the box
-``[cx-(w-1)/2, cy-(h-1)/2, w, h]`` is passed to ``tracker.init``.
+``[cx-(w-1)/2, cy-(h-1)/2, w, h]`` is passed to ``tracker.init``. Those boxes are
+0-indexed (pysot's), so the runner sets ``tracker.box_origin = BOX_ORIGIN`` before
+each ``init``: every family then reads them, and writes its result boxes, in that
+convention (SiamFC's reference default is 1-indexed; see src/tracker/base.py).
 The tracker is anything with ``init(image, box)``, ``track(image) -> (box,
-score)`` and ``region()`` (what VOT scores: the box, or SiamMask's rotated box).
+score)``, ``region()`` (what VOT scores: the box, or SiamMask's rotated box) and a
+settable ``box_origin``.
 """
 import time
 
@@ -25,6 +29,16 @@ from .datasets import first_frame_error, supervised_region, usable_regions
 from .geometry import init_rect_from_region
 from .results import VOT_FAILURE, VOT_INIT, VOT_SKIPPED
 from .vot_metrics import is_failure
+
+# index of the first pixel in the boxes init_rect_from_region gives (pysot tools/test.py: 0)
+BOX_ORIGIN = 0
+
+
+def start(tracker, image, box):
+    """``tracker.init(image, box)`` with ``box`` read as a BOX_ORIGIN-indexed box (eval.py,
+    demo.py and the got10k adapter start their trackers through this)."""
+    tracker.box_origin = BOX_ORIGIN
+    tracker.init(image, box)
 
 
 def run_supervised(tracker, video, skip=5):
@@ -49,7 +63,7 @@ def run_supervised(tracker, video, skip=5):
             bounds = (image.shape[1], image.shape[0])
         tic = time.perf_counter()
         if idx == restart:
-            tracker.init(image, init_rect_from_region(gt_poly))
+            start(tracker, image, init_rect_from_region(gt_poly))
             entries.append(VOT_INIT)
         else:
             tracker.track(image)
@@ -75,7 +89,7 @@ def run_one_pass(tracker, video):
         tic = time.perf_counter()
         if idx == 0:
             box = init_rect_from_region(video.gt[0] if len(video.gt) else video.init_rect)
-            tracker.init(image, box)
+            start(tracker, image, box)
         else:
             box, _ = tracker.track(image)
         boxes.append([float(v) for v in box])

@@ -8,7 +8,9 @@ got10k hands trackers RGB PIL images; the project's trackers take BGR numpy
 arrays as read by OpenCV, so the adapter converts. The first box is turned into
 the tracker's init box as eval.py does (``init_rect_from_region``), so the
 boxes equal eval.py's one-pass results on the same sequence (got10k itself
-records the ground-truth box for frame 1). Known got10k 0.1.3 bugs
+records the ground-truth box for frame 1), and the tracker is started as eval.py
+starts it (``runner.start``: 0-indexed boxes, whatever the family's default box
+origin). Known got10k 0.1.3 bugs
 worked around here without touching site-packages: it imports ``six``
 without declaring it (``six`` is in requirements.txt), and ``ExperimentOTB``
 always tries to download missing sequences (``offline_experiment_otb``
@@ -23,6 +25,7 @@ from got10k.experiments import ExperimentOTB
 from got10k.trackers import Tracker
 
 from ..evaluation.geometry import init_rect_from_region
+from ..evaluation.runner import start
 
 
 def pil_to_bgr(image):
@@ -44,8 +47,8 @@ class Got10kTracker(Tracker):
     def init(self, image, box):
         # eval.py's convention (src/evaluation/runner.py run_one_pass, pysot tools/test.py): the
         # ground-truth box goes through get_axis_aligned_bbox, i.e. [x + 0.5, y + 0.5, w, h] for a
-        # rectangle, so both give the same boxes on the same sequence
-        self.tracker.init(pil_to_bgr(image), init_rect_from_region([float(v) for v in box]))
+        # rectangle, and the tracker reads it 0-indexed, so both give the same boxes on the same sequence
+        start(self.tracker, pil_to_bgr(image), init_rect_from_region([float(v) for v in box]))
 
     def update(self, image):
         box, _ = self.tracker.track(pil_to_bgr(image))

@@ -12,9 +12,12 @@ Conventions (the reference's by default, not pysot's): the init box is
 1-indexed ``[x, y, w, h]`` and its centre becomes the 0-indexed ``(y, x)``
 ``(y - 1 + (h - 1)/2, x - 1 + (w - 1)/2)``; returned boxes are 1-indexed again
 (``c + 1 - (s - 1)/2``), so input and output share one frame of reference.
-``box_origin: 0`` reads and writes 0-indexed boxes instead (pysot's tools and
+``box_origin`` 0 reads and writes 0-indexed boxes instead (pysot's tools and
 this project's eval.py hand trackers ``[cx - (w-1)/2, cy - (h-1)/2, w, h]`` in
-0-indexed pixels), which moves every crop by one pixel.
+0-indexed pixels), which moves every crop by one pixel: eval.py, demo.py and the
+got10k adapter set ``tracker.box_origin = 0`` (src/evaluation/runner.py ``start``),
+whatever the track section says; the section's ``box_origin`` is the default for
+code that drives the tracker itself.
 
 The post-processing (upsampling, penalties, window, peak, displacement,
 state update) runs without the network: ``update_from_responses`` takes the
@@ -27,7 +30,8 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
-from .siamrpn_tracker import check_init_box
+from .base import SiameseTracker, three_channels
+from .crop import padded_square
 from src.crop_geometry import context_size, crop_side
 
 UPSAMPLERS = {
@@ -80,23 +84,13 @@ def crop_and_resize(image, center_yx, size, out_size, pad_color):
     ``round(size)`` (half-even), corners
     ``np.round(center - (side - 1)/2)`` (half-even, in float32 because ``center`` is float32 and
     the offset a Python float), pixels outside the frame ``pad_color`` (the reference pads the
-    whole uint8 frame with ``cv2.copyMakeBorder``; only the crop is allocated here, same pixels),
-    then ``cv2.resize(INTER_LINEAR)``. Returns the (out_size, out_size, 3) uint8 patch.
+    whole uint8 frame with ``cv2.copyMakeBorder``; crop.padded_square allocates only the crop, same
+    pixels), then ``cv2.resize(INTER_LINEAR)``. Returns the (out_size, out_size, 3) uint8 patch.
     """
     # a side of 0 would make the reference's cv2.resize fail; the smallest crop is one pixel
     side = max(1, round(float(size)))
     corner = np.round(np.asarray(center_yx, np.float32) - np.float32((side - 1) / 2)).astype(np.int64)
-    y0, x0 = int(corner[0]), int(corner[1])
-    y1, x1 = y0 + side, x0 + side
-    h, w = image.shape[:2]
-    if y0 >= 0 and x0 >= 0 and y1 <= h and x1 <= w:
-        patch = image[y0:y1, x0:x1]
-    else:
-        patch = np.empty((side, side, image.shape[2]), np.uint8)
-        patch[:] = pad_color
-        iy0, ix0, iy1, ix1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, w)
-        if iy1 > iy0 and ix1 > ix0:
-            patch[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = image[iy0:iy1, ix0:ix1]
+    patch = padded_square(image, int(corner[1]), int(corner[0]), side, pad_color)
     return cv2.resize(np.ascontiguousarray(patch), (out_size, out_size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -135,38 +129,42 @@ def locate_peak(responses, cfg, window=None):
     return scale_id, (int(row), int(col)), final, maps
 
 
-class SiamFCTracker:
+class SiamFCTracker(SiameseTracker):
     """``init(image, [x, y, w, h])``, then ``track(image) -> ([x, y, w, h], score)``; boxes are
-    1-indexed unless ``box_origin`` is 0.
+    ``box_origin``-indexed (default: the track section's ``box_origin``, 1 as the reference).
 
-    Images are BGR uint8 HxWx3 arrays as OpenCV reads them (grayscale HxW is
-    expanded); they are turned into the network's ``channel_order``. The
-    back-end's ``track`` gets the ``scale_num`` search crops as one batch
-    (scales, 3, instance_size, instance_size) and returns the response
-    (scales, 1, r, r) first. ``score`` is the sigmoid of the chosen scale's
-    upsampled response at the peak. After ``track``, ``last_scale_id`` and
-    ``last_peak`` (row, col in the upsampled map) hold the decision.
+    ``track_cfg`` is the SiamFC track section (any object with its attributes). Images
+    are BGR uint8 HxWx3 arrays as OpenCV reads them (grayscale HxW is expanded); they
+    are turned into the network's ``channel_order``. The back-end's ``track`` gets the
+    ``scale_num`` search crops as one batch (scales, 3, instance_size, instance_size)
+    and returns the ``response`` (scales, 1, r, r). ``score`` is the sigmoid of the
+    chosen scale's upsampled response at the peak. After ``track``, ``last_scale_id``
+    and ``last_peak`` (row, col in the upsampled map) hold the decision.
+
+    Of the base (pysot) defaults it keeps the flow, the box checks and the output
+    reading; the state (float32 ``center`` (y, x) and ``target_sz`` (h, w), ``z_sz``,
+    ``x_sz``), the crops, the padding colour, the update (no clipping to the image;
+    ``scale_clip`` optional) and the box are the reference's.
     """
 
-    def __init__(self, backend, track_cfg=None, total_stride=8):
-        self.backend = backend
-        self.cfg = track_params(track_cfg)
-        if self.cfg.upsample not in UPSAMPLERS:
-            raise ValueError(f"track.upsample '{self.cfg.upsample}' is not one of {sorted(UPSAMPLERS)}")
-        if self.cfg.channel_order not in ("rgb", "bgr"):
-            raise ValueError(f"track.channel_order '{self.cfg.channel_order}' is not rgb or bgr")
-        if self.cfg.box_origin not in (0, 1):
-            raise ValueError(f"track.box_origin {self.cfg.box_origin} is not 0 or 1")
-        if self.cfg.scale_clip and not (len(self.cfg.scale_clip) == 2
-                                        and 0 < self.cfg.scale_clip[0] <= self.cfg.scale_clip[1]):
-            raise ValueError(f"track.scale_clip {list(self.cfg.scale_clip)} is not [] or [low, high] "
+    output_names = ("response",)
+    box_origins = (0, 1)
+
+    def __init__(self, backend, track_cfg, total_stride=8, box_origin=None):
+        super().__init__(backend, track_cfg, track_cfg.box_origin if box_origin is None else box_origin)
+        cfg = self.cfg
+        if cfg.upsample not in UPSAMPLERS:
+            raise ValueError(f"track.upsample '{cfg.upsample}' is not one of {sorted(UPSAMPLERS)}")
+        if cfg.channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"track.channel_order '{cfg.channel_order}' is not rgb or bgr")
+        if cfg.scale_clip and not (len(cfg.scale_clip) == 2 and 0 < cfg.scale_clip[0] <= cfg.scale_clip[1]):
+            raise ValueError(f"track.scale_clip {list(cfg.scale_clip)} is not [] or [low, high] "
                              "with 0 < low <= high")
         self.total_stride = total_stride
-        n = self.cfg.scale_num
-        self.scale_factors = self.cfg.scale_step ** np.linspace(-(n // 2), n // 2, n)
+        n = cfg.scale_num
+        self.scale_factors = cfg.scale_step ** np.linspace(-(n // 2), n // 2, n)
         self._windows = {}
         self.center = self.target_sz = self.init_sz = self.z_sz = self.x_sz = None
-        self.kernels = self.pad_color = None
         self.last_scale_id = self.last_peak = None
 
     def _window(self, size):
@@ -175,14 +173,24 @@ class SiamFCTracker:
         return self._windows[size]
 
     def _network_image(self, image):
-        if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
+        image = three_channels(image)
         return image[:, :, ::-1] if self.cfg.channel_order == "rgb" else image
+
+    @staticmethod
+    def _channel_mean(image):
+        # the first frame's mean colour pads every later crop as well; the reference hands the float
+        # mean to cv2.copyMakeBorder, which writes it rounded to the uint8 frame
+        return np.clip(np.round(np.mean(image, axis=(0, 1))), 0, 255).astype(np.uint8)
+
+    @property
+    def pad_color(self):
+        """The uint8 padding colour (in the network's channel order) of this target's crops."""
+        return self.channel_average
 
     def init_state(self, box):
         """Target state from the ``[x, y, w, h]`` box (no image, no network)."""
         x, y, w, h = (float(v) for v in box)
-        o = self.cfg.box_origin
+        o = self.box_origin
         state = np.array([y - o + (h - 1) / 2, x - o + (w - 1) / 2, h, w], dtype=np.float32)
         self.center, self.target_sz = state[:2], state[2:]
         self.init_sz = self.target_sz.copy()
@@ -192,55 +200,52 @@ class SiamFCTracker:
         self.x_sz = crop_side(self.z_sz, np.float32(self.cfg.instance_size), np.float32(self.cfg.exemplar_size))
         self.last_scale_id = self.last_peak = None
 
-    def init(self, image, box):
-        check_init_box(box, image.shape)
-        image = self._network_image(image)
-        self.init_state(box)
-        # the first frame's mean colour pads every later crop as well; the reference hands the float
-        # mean to cv2.copyMakeBorder, which writes it rounded to the uint8 frame
-        avg = np.mean(image, axis=(0, 1))
-        self.pad_color = np.clip(np.round(avg), 0, 255).astype(np.uint8)
-        z = crop_and_resize(image, self.center, self.z_sz, self.cfg.exemplar_size, self.pad_color)
-        self.kernels = self.backend.template(np.ascontiguousarray(z.transpose(2, 0, 1)[None], np.float32))
+    def _template_side(self):
+        return self.z_sz
 
-    def search_crops(self, image):
+    def _crop(self, image, side, out_size):
+        z = crop_and_resize(image, self.center, side, out_size, self.channel_average)
+        return np.ascontiguousarray(z.transpose(2, 0, 1)[None], np.float32)
+
+    def _search_input(self, image):
         """The (scales, 3, instance, instance) float32 batch of search crops around the target."""
-        image = self._network_image(image)
-        crops = [crop_and_resize(image, self.center, float(self.x_sz) * float(f), self.cfg.instance_size,
-                                 self.pad_color) for f in self.scale_factors]
-        return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), np.float32)
+        crops = [self._crop(image, float(self.x_sz) * float(f), self.cfg.instance_size) for f in self.scale_factors]
+        return np.concatenate(crops), None
 
-    @staticmethod
-    def _response(outputs):
-        return outputs["response"] if isinstance(outputs, dict) else outputs[0]
-
-    def track(self, image):
-        if self.kernels is None:
-            raise RuntimeError("track() called before init()")
-        outputs = self.backend.track(self.search_crops(image), self.kernels)
-        response = np.asarray(self._response(outputs))
+    def _locate(self, outputs, crop):
+        response = np.asarray(outputs["response"])
         n = self.cfg.scale_num
         side = response.shape[-1]
         if response.ndim not in (3, 4) or response.shape[0] != n or response.size != n * side * side:
-            # e.g. a back-end that split the batch into a tuple: never read one scale as three
+            # e.g. a back-end that ran one scale: never read one scale as three
             raise ValueError(f"the search graph returned a response of shape {list(response.shape)}; "
                              f"the tracker needs ({n}, 1, r, r) for its {n} scales")
-        return self.update_from_responses(response.reshape(n, *response.shape[-2:]))
+        return self._decide(response.reshape(n, *response.shape[-2:]))
+
+    def _decide(self, responses):
+        """((scale_id, peak, side of the upsampled map) or None where no decision can be read, score) of raw (scales, r, r) maps."""
+        if not np.isfinite(responses).all():
+            # a diverged network: no decision can be read, the target stays where it was
+            return None, 0.0
+        cfg = self.cfg
+        scale_id, loc, _, maps = locate_peak(responses, cfg, self._window(cfg.response_up * responses.shape[-1]))
+        penalty = 1.0 if scale_id == cfg.scale_num // 2 else cfg.scale_penalty
+        return (scale_id, loc, maps.shape[-1]), float(expit(float(maps[scale_id][loc]) / penalty))
 
     def update_from_responses(self, responses):
         """Move the target by the raw (scales, r, r) head outputs; returns ``(box, score)``."""
-        responses = np.asarray(responses, np.float32)
-        if not np.isfinite(responses).all():
-            # a diverged network: no decision can be read, the target stays where it was
+        decision, score = self._decide(np.asarray(responses, np.float32))
+        self._update(decision, None)
+        return self.last_box, score
+
+    def _update(self, decision, image_shape):
+        """The reference's state update (no clipping to the image; ``image_shape`` unused)."""
+        if decision is None:
             self.last_scale_id = self.last_peak = None
-            return self.last_box, 0.0
+            return
         cfg = self.cfg
-        window = self._window(cfg.response_up * responses.shape[-1])
-        scale_id, loc, _, maps = locate_peak(responses, cfg, window)
-        up = maps.shape[-1]
+        scale_id, loc, up = decision
         f = float(self.scale_factors[scale_id])
-        penalty = 1.0 if scale_id == cfg.scale_num // 2 else cfg.scale_penalty
-        score = float(expit(float(maps[scale_id][loc]) / penalty))
 
         # float64 displacement from the map centre (up - 1)/2, through the previous x_sz at the
         # chosen scale, in the reference's order of operations
@@ -260,19 +265,13 @@ class SiamFCTracker:
         self.z_sz = float(self.z_sz) * scale
         self.x_sz = float(self.x_sz) * scale
         self.last_scale_id, self.last_peak = scale_id, loc
-        return self.last_box, score
 
     @property
     def box(self):
         """The current ``[x, y, w, h]`` as the reference returns it (float32 arithmetic)."""
-        o, one, two = np.float32(self.cfg.box_origin), np.float32(1), np.float32(2)
+        o, one, two = np.float32(self.box_origin), np.float32(1), np.float32(2)
         (cy, cx), (h, w) = self.center, self.target_sz
         return np.array([cx + o - (w - one) / two, cy + o - (h - one) / two, w, h], dtype=np.float32)
 
-    @property
-    def last_box(self):
-        return [float(v) for v in self.box]
-
-    def region(self):
-        """The region to report for VOT after ``track``: the box."""
-        return self.last_box
+    def _box(self):
+        return self.box

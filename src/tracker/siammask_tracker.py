@@ -1,6 +1,6 @@
 """SiamMask tracking step (foolwood/SiamMask ``siamese_track`` with mask and refine).
 
-The box follows the SiamRPN step (shared with ``SiamRPNTracker``); the mask
+The box follows the SiamRPN step (``SiamRPNTracker``); the mask
 is read at the best score-map position (the refine module's 127x127 logits,
 or the 63x63 mask head output without refine), warped back into the frame,
 thresholded at ``seg_thr``; the largest contour's ``cv2.minAreaRect`` is the
@@ -12,7 +12,8 @@ import numpy as np
 from scipy.special import expit
 
 from ..models.siammask import refine_inputs
-from .siamrpn_tracker import SiamRPNTracker, center_to_rect
+from .base import center_to_rect
+from .siamrpn_tracker import SiamRPNTracker
 
 MIN_CONTOUR_AREA = 100
 
@@ -57,18 +58,20 @@ class SiamMaskTracker(SiamRPNTracker):
 
     crop_rounding = staticmethod(round)       # SiamMask's get_subwindow_tracking uses round()
 
-    def __init__(self, backend, track_cfg, anchor_cfg, refine=True):
-        super().__init__(backend, track_cfg, anchor_cfg)
+    def __init__(self, backend, track_cfg, anchor_cfg, refine=True, box_origin=0):
+        super().__init__(backend, track_cfg, anchor_cfg, box_origin)
         self.refine = refine
-        self.last_mask = self.last_polygon = None
+        # the refine module reads the backbone and correlation features, the coarse mask the mask head
+        self.output_names = ("cls", "loc") + (("f0", "f1", "f2", "corr_feature") if refine else ("mask",))
+        self.last_mask = self.last_polygon = self.last_best_pos = None
 
     def _mask_logits(self, outputs, y, x):
         """(out_size, out_size) mask logits at score-map position (y, x)."""
         size = self.cfg.out_size
         if self.refine:
-            _, _, _, f0, f1, f2, corr = outputs[:7]
-            return self.backend.refine(*refine_inputs(f0, f1, f2, corr, y, x)).reshape(size, size)
-        mask = outputs[2]
+            features = (outputs[n] for n in ("f0", "f1", "f2", "corr_feature"))
+            return self.backend.refine(*refine_inputs(*features, y, x)).reshape(size, size)
+        mask = outputs["mask"]
         side = int(round(np.sqrt(mask.shape[1])))
         logits = mask[0, :, y, x].reshape(side, side)
         return logits if side == size else cv2.resize(logits, (size, size))
@@ -90,11 +93,11 @@ class SiamMaskTracker(SiamRPNTracker):
         b = (ih - 1) / back_box[3]
         return warp_bilinear(prob, a, -a * back_box[0], b, -b * back_box[1], (iw, ih))
 
-    def track(self, image):
-        image = self._as_bgr(image)
-        outputs, best, box, score, crop_side = self._search(image)
-        _, y, x = np.unravel_index(best, (self.anchors.shape[0] // self.score_size ** 2,
-                                          self.score_size, self.score_size))
+    def _track_extras(self, outputs, box, crop, image):
+        """The mask at the best anchor's position, around the centre before this frame's update."""
+        _, crop_side = crop
+        _, y, x = np.unravel_index(self.last_best_index, (self.anchors.shape[0] // self.score_size ** 2,
+                                                          self.score_size, self.score_size))
         prob = expit(self._mask_logits(outputs, int(y), int(x))).astype(np.float32)
         mask = (self._mask_in_image(prob, y, x, crop_side, image.shape) > self.cfg.seg_thr).astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -104,11 +107,9 @@ class SiamMaskTracker(SiamRPNTracker):
         else:   # empty mask: the axis-aligned box (before clipping, as SiamMask)
             x0, y0, w, h = center_to_rect(*box)
             polygon = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]])
-        self._update(box, image.shape)
         self.last_mask = mask
         self.last_polygon = [float(v) for v in np.asarray(polygon).ravel()]
         self.last_best_pos = (int(y), int(x))
-        return self.last_box, score
 
     def region(self):
         return self.last_polygon
