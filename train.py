@@ -43,7 +43,8 @@ def parse_args(argv=None):
     parser.add_argument("--device_id", type=int, default=None)
     parser.add_argument("--run_distribute", type=str2bool, default=False,
                         help="data-parallel training (HCCL rank table or msrun)")
-    parser.add_argument("--pretrained", default=None, help="backbone checkpoint (overrides train.pretrained)")
+    parser.add_argument("--pretrained", default=None,
+                        help="backbone checkpoint (overrides train.pretrained.backbone)")
     parser.add_argument("--num_workers", type=int, default=None, help="loader workers (default data.num_workers)")
     parser.add_argument("--amp_level", default=None,
                         help="O0 | O2 | O3 mixed precision on Ascend/GPU (overrides train.amp_level; CPU runs O0)")
@@ -83,7 +84,7 @@ def main(argv=None):
     try:
         overrides = parse_overrides(rest)
         if args.pretrained:
-            overrides.append(("train.pretrained", args.pretrained))
+            overrides.append(("train.pretrained.backbone", args.pretrained))
         if args.amp_level:
             overrides.append(("train.amp_level", args.amp_level))
         if args.num_workers is not None:   # checked (>= 0) and recorded like any config value

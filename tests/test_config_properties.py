@@ -9,34 +9,37 @@ a checkpoint stores (to_yaml).
 import dataclasses
 import math
 import os
-import typing
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from src.config import Config, ConfigError, config_from_text, load_config, parse_overrides, to_yaml
+from src.config import ConfigError, config_from_text, load_config, parse_overrides, to_yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "configs", "quickstart_siamrpn.yaml")
+SIAMFC_CONFIG = os.path.join(ROOT, "configs", "quickstart_siamfc.yaml")
 BASE = load_config(CONFIG)
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def leaf_keys(cls=Config, prefix=""):
-    """Dotted keys of every field that is not itself a dataclass (tuples of sub-datasets included)."""
+def leaf_keys(obj, prefix=""):
+    """Dotted keys of every field of the config ``obj`` that is not itself a dataclass (tuples
+    of sub-datasets and mappings included); sections are typed by the family, so the keys
+    are those of ``obj``'s own section classes."""
     keys = []
-    for f in dataclasses.fields(cls):
-        tp = typing.get_type_hints(cls)[f.name]
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
         key = f"{prefix}.{f.name}" if prefix else f.name
-        if dataclasses.is_dataclass(tp):
-            keys += leaf_keys(tp, key)
+        if dataclasses.is_dataclass(value):
+            keys += leaf_keys(value, key)
         else:
             keys.append(key)
     return keys
 
 
-KEYS = leaf_keys()
+KEYS = leaf_keys(BASE)
+SIAMFC_KEYS = leaf_keys(load_config(SIAMFC_CONFIG))
 
 # any YAML-representable value: what an override or a file can hold
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
@@ -51,15 +54,26 @@ def get(cfg, dotted):
     return cfg
 
 
-def load_with(key, value):
-    return load_config(CONFIG, [(key, value)])
+def load_with(key, value, config=CONFIG):
+    return load_config(config, [(key, value)])
 
 
 @SETTINGS
 @given(key=st.sampled_from(KEYS), value=VALUES)
 def test_any_override_loads_or_names_the_key(key, value):
+    check_override(CONFIG, key, value)
+
+
+@SETTINGS
+@given(key=st.sampled_from(SIAMFC_KEYS), value=VALUES)
+def test_any_siamfc_override_loads_or_names_the_key(key, value):
+    """The same over the SiamFC family's sections (its own keys, value checks and mapping)."""
+    check_override(SIAMFC_CONFIG, key, value)
+
+
+def check_override(config, key, value):
     try:
-        cfg = load_with(key, value)
+        cfg = load_with(key, value, config)
     except ConfigError as e:
         message = str(e)
         assert "\n" not in message

@@ -8,14 +8,13 @@ our crops) both runs must stay within 0.5 px, with the one-pixel near-ties named
 import json
 import os
 from dataclasses import replace
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
-from src.tracker.siamfc_tracker import (SiamFCTrackConfig, SiamFCTracker, crop_and_resize, locate_peak,
-                                        track_params)
+from src.models.siamfc import UPSAMPLE_METHODS, SiamFCTrackConfig
+from src.tracker.siamfc_tracker import UPSAMPLERS, SiamFCTracker, crop_and_resize, locate_peak
 
 RUNS = {"default": ("responses_raw", SiamFCTrackConfig()),
         "scale_penalty_1.0": ("responses_raw_scale_penalty_1", SiamFCTrackConfig(scale_penalty=1.0))}
@@ -161,7 +160,7 @@ def test_end_to_end_bag_runs(golden_dir, golden_model, run):
     _, bag, _ = _load(golden_dir)
     cfg, backend, stride = golden_model
     frames = bag["runs"][run]
-    hp = track_params(cfg.track)             # the converted model's config: the reference's values
+    hp = cfg.track                           # the converted model's config: the reference's values
     assert hp == SiamFCTrackConfig()
     if run != "default":
         hp = replace(hp, scale_penalty=RUNS[run][1].scale_penalty)
@@ -316,11 +315,23 @@ def test_a_response_per_scale_is_required():
         tracker.track(_image())
 
 
-def test_params_from_a_track_section():
-    section = SimpleNamespace(instance_size=255, window_influence=0.2, scale_num=3, penalty_k=0.1)
-    hp = track_params(section)
-    assert hp.window_influence == 0.2 and hp.scale_step == 1.0375 and hp.upsample == "bicubic"
-    with pytest.raises(ValueError, match="upsample"):
+def test_track_section_values_are_checked():
+    """The SiamFC track section's checks stop a bad value at config load, naming the key; a
+    section built by hand gets the same one-line error from the tracker."""
+    from src.config import ConfigError, Config, replace as replace_keys
+    cfg = replace_keys(Config(), **{"model.arch": "siamfc", "track.window_influence": 0.2})
+    assert cfg.track.window_influence == 0.2 and cfg.track.scale_step == 1.0375 and cfg.track.upsample == "bicubic"
+    assert set(UPSAMPLE_METHODS) == set(UPSAMPLERS)     # the config's choices are the tracker's methods
+    for key, value, message in [
+            ("track.upsample", "nearest", "config key 'track.upsample' must be one of bicubic, bilinear"),
+            ("track.scale_clip", [2.0, 1.0], "config key 'track.scale_clip' must be in ascending order"),
+            ("track.scale_clip", [0.5], "config key 'track.scale_clip' must be a list of 0 or 2 items"),
+            ("track.scale_clip", [0.0, 2.0], r"config key 'track.scale_clip\[0\]' must be > 0"),
+            ("track.box_origin", 2, r"config key 'track.box_origin' must be in \[0, 1\]"),
+            ("track.channel_order", "RGB", "config key 'track.channel_order' must be one of rgb, bgr")]:
+        with pytest.raises(ConfigError, match=message):
+            replace_keys(cfg, **{key: value})
+    with pytest.raises(ConfigError, match="config key 'track.upsample' must be one of"):
         SiamFCTracker(None, SiamFCTrackConfig(upsample="nearest"))
-    with pytest.raises(ValueError, match="scale_clip"):
+    with pytest.raises(ConfigError, match="config key 'track.scale_clip' must be in ascending order"):
         SiamFCTracker(None, SiamFCTrackConfig(scale_clip=(2.0, 1.0)))

@@ -89,6 +89,9 @@ class Family:
     * ``crop_rounding``: how the tracker rounds crop corners (export JSON, C++ app).
     * ``input_color(cfg) -> 'BGR' | 'RGB'``: the channel order the graphs expect.
     * ``start_warning(cfg) -> str | None``: said when training starts from scratch.
+    * ``config_sections``: ``{"model": cls, "train": cls, "track": cls}``, the family's
+      subclasses of src/config.py's ModelConfig, TrainConfig and TrackConfig (with their
+      defaults and value checks); a config of this ``model.arch`` is built with them.
     """
     name: str
     build_model: Callable
@@ -104,6 +107,7 @@ class Family:
     crop_rounding: str = "round_half_up"
     input_color: Callable = field(default=lambda cfg: "BGR")
     start_warning: Callable = field(default=lambda cfg: None)
+    config_sections: Mapping[str, type] = field(default_factory=dict)
 
 
 _FAMILIES = {}

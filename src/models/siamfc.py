@@ -28,9 +28,13 @@ Reference facts (../shared/reference/siamfc_sasiam.md sections 1 and 4):
   adds the learned scalar bias (init 0) of bilylee/SiamFC-TensorFlow and the original
   MatConvNet SiamFC; with bias 0 the outputs are those of the reference.
 """
+from dataclasses import dataclass
+from typing import ClassVar, Tuple
+
 import mindspore as ms
 from mindspore import nn, ops
 
+from ..config import NON_NEGATIVE, POSITIVE, POSITIVE_INT, SHARE, ModelConfig, Range, TrackConfig, TrainConfig
 from .layers import conv2d as _conv2d
 from .registry import Family, GraphSpec, register
 
@@ -40,6 +44,66 @@ GROUPS = (1, 2, 1, 2, 2)
 BN_EPS = 1e-6          # reference _BatchNorm2d(eps=1e-6, momentum=0.05)
 BN_MOMENTUM = 0.95     # MindSpore keeps momentum * old + (1 - momentum) * batch
 TOTAL_STRIDE = 8
+# label distances of siamfc_loss.label_map: the reference's L1 ("block"), the MatConvNet / model zoo L2
+LABEL_METRICS = ("l1", "l2")
+# response upsampling of the tracker (the keys of src/tracker/siamfc_tracker.py UPSAMPLERS)
+UPSAMPLE_METHODS = ("bicubic", "bilinear")
+
+
+# -- config sections (src/config.py; the family record names them): keys, defaults, checks -----
+
+@dataclass(frozen=True)
+class SiamFCModelConfig(ModelConfig):
+    backbone: str = "alexnet_v1"
+    response_scale: float = 0.001    # head: response_scale * xcorr (siamfc-pytorch out_scale)
+    response_bias: bool = False      # + a learned scalar bias (SiamFC-TensorFlow, MatConvNet); reference: none
+
+    RANGES: ClassVar[dict] = {"backbone": Range(choices=("alexnet_v1",)), "response_scale": POSITIVE}
+
+
+@dataclass(frozen=True)
+class SiamFCTrainConfig(TrainConfig):
+    """Targets and loss (siamfc_loss.py); defaults are the reference's (siamfc-pytorch)."""
+    # AlexNetV1's stages are conv1..conv5 and the reference trains them all from the start
+    frozen_layers: Tuple[str, ...] = ()
+    unfreeze_layers: Tuple[str, ...] = ()
+    unfreeze_epoch: int = 0
+    r_pos: float = 16.0             # label radius (search-crop pixels): 1 within it
+    r_neg: float = 0.0              # 0.5 (ignored) band up to it; 0: none
+    label_metric: str = "l1"        # l1 | l2 (see LABEL_METRICS)
+    neg_weight: float = 1.0         # BalancedLoss weight of the negatives against the positives
+
+    RANGES: ClassVar[dict] = {"r_pos": NON_NEGATIVE, "r_neg": NON_NEGATIVE,
+                              "label_metric": Range(choices=LABEL_METRICS), "neg_weight": NON_NEGATIVE}
+
+
+@dataclass(frozen=True)
+class SiamFCTrackConfig(TrackConfig):
+    """Tracking hyperparameters (src/tracker/siamfc_tracker.py); defaults are the reference's
+    (``TrackerSiamFC.parse_args``), which are also SiamFC-3s of the original MatConvNet release."""
+    instance_size: int = 255
+    window_influence: float = 0.176
+    scale_num: int = 3              # search scales per frame, one batch
+    scale_step: float = 1.0375      # scale factors scale_step ** (k - scale_num // 2)
+    scale_lr: float = 0.59          # size update rate
+    scale_penalty: float = 0.9745   # multiplies the responses of the scales other than 1
+    response_up: int = 16           # upsampling factor of the response map
+    upsample: str = "bicubic"       # bicubic as the reference; bilinear as the model zoo's SiamFC
+    # () follows the reference (no bound on the size); (0.2, 5.0) bounds the target size relative
+    # to the first frame as SiamFC-TensorFlow (target scale) and the original release (s_x) do
+    scale_clip: Tuple[float, ...] = ()
+    # the reference's weights take RGB (it converts cv2.imread's BGR); a network trained on BGR
+    # crops (pysot-style data) takes "bgr"
+    channel_order: str = "rgb"
+    # index of the first pixel in the boxes init takes and track returns: 1 as the reference
+    # (got10k's toolkit), 0 as pysot's tools and eval.py
+    box_origin: int = 1
+
+    RANGES: ClassVar[dict] = {
+        "scale_num": POSITIVE_INT, "scale_step": Range(low=1), "scale_lr": SHARE, "scale_penalty": SHARE,
+        "response_up": POSITIVE_INT, "upsample": Range(choices=UPSAMPLE_METHODS),
+        "scale_clip": Range(low=0, open_low=True, lengths=(0, 2), ascending=True),
+        "channel_order": Range(choices=("rgb", "bgr")), "box_origin": Range(low=0, high=1)}
 
 
 def _conv(in_ch, out_ch, k, stride=1, group=1):
@@ -149,7 +213,7 @@ def _tracker(cfg, backend):
 
 def _loss(cfg, network):
     from .siamfc_loss import SiamFCWithLoss
-    return SiamFCWithLoss(network, getattr(cfg.train, "neg_weight", 1.0)), ("logistic",)
+    return SiamFCWithLoss(network, cfg.train.neg_weight), ("logistic",)
 
 
 def _targets(cfg, split):
@@ -163,7 +227,7 @@ def _validator(cfg, network, loss_cell):
 
 
 def _input_color(cfg):
-    return getattr(cfg.track, "channel_order", "rgb").upper()  # H13-TRANSITION until config v2 lands
+    return cfg.track.channel_order.upper()
 
 
 def _graphs(cfg):
@@ -182,7 +246,7 @@ def _decoder(cfg):
     t = cfg.track
     return {"kind": "response_map", "response_size": (t.instance_size - t.exemplar_size) // TOTAL_STRIDE + 1,
             "total_stride": TOTAL_STRIDE, "response_up": t.response_up,
-            "upsample": getattr(t, "upsample", "bicubic"),  # H13-TRANSITION until config v2 lands
+            "upsample": t.upsample,
             "scale_num": t.scale_num}
 
 
@@ -190,5 +254,6 @@ register(Family(
     name="siamfc", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
     label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
     build_validator=_validator, graphs=_graphs, decoder=_decoder,
+    config_sections={"model": SiamFCModelConfig, "train": SiamFCTrainConfig, "track": SiamFCTrackConfig},
     # the reference crops with np.round (half to even), see siamfc_tracker.crop_and_resize
     crop_rounding="round_half_even", input_color=_input_color))

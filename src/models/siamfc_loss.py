@@ -43,11 +43,10 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from .siamfc import TOTAL_STRIDE
+from .siamfc import LABEL_METRICS as METRICS, TOTAL_STRIDE
 
 R_POS = 16          # reference cfg r_pos (pixels of the search crop)
 R_NEG = 0           # reference cfg r_neg: 0 means no 0.5 band
-METRICS = ("l1", "l2")
 
 
 def label_map(size, r_pos=R_POS, r_neg=R_NEG, total_stride=TOTAL_STRIDE, metric="l1"):
@@ -88,12 +87,10 @@ class SiamFCTargets:
     @classmethod
     def from_config(cls, cfg):
         """From a Config: the response size is ``train.output_size`` (15 for the 127/239
-        pairs of configs/siamfc_alexnet.yaml). ``train.r_pos``, ``train.r_neg`` and
-        ``train.label_metric`` are read when the config has them (the typed SiamFC train
-        section does not exist yet), else the reference values."""
+        pairs of configs/siamfc_alexnet.yaml), the radii and distance ``train.r_pos``,
+        ``train.r_neg`` and ``train.label_metric`` (siamfc.SiamFCTrainConfig)."""
         t = cfg.train
-        return cls(t.output_size, getattr(t, "r_pos", R_POS), getattr(t, "r_neg", R_NEG), TOTAL_STRIDE,
-                   getattr(t, "label_metric", "l1"))
+        return cls(t.output_size, t.r_pos, t.r_neg, TOTAL_STRIDE, t.label_metric)
 
     def __call__(self, target_corners=None, neg=False, rng=None):
         """One pair's (1, h, w) labels; the arguments mirror AnchorTarget's call (the box is

@@ -20,14 +20,44 @@ A tracker runs three graphs:
 ``sharp_forward(z, x, pos) -> (cls, loc, masks)`` the sharp stage's (refine
 module at given score-map positions, search crops of 143: 3x3 positions).
 """
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 from mindspore import nn, ops
 
+from ..config import NON_NEGATIVE, POSITIVE_INT, SHARE, Range
 from .backbone import build_backbone
 from .head.mask import MASK_SIZE, REFINE_CROPS, MaskCorr, Refine
 from .head.rpn import DepthwiseRPN
 from .neck import AdjustAllLayer
 from .registry import Family, GraphSpec, register
+from .siamrpn import SiamRPNModelConfig, SiamRPNTrackConfig, SiamRPNTrainConfig
+
+
+# -- config sections (src/config.py; the family record names them): SiamRPN's plus the mask keys --
+
+@dataclass(frozen=True)
+class SiamMaskModelConfig(SiamRPNModelConfig):
+    backbone: str = "resnet50"
+    refine: bool = False             # build the refine module ("sharp" models)
+
+    RANGES: ClassVar[dict] = {"backbone": Range(choices=("resnet50",)), "head": Range(choices=("depthwise",))}
+
+
+@dataclass(frozen=True)
+class SiamMaskTrainConfig(SiamRPNTrainConfig):
+    mask_weight: float = 36.0       # weight of the mask loss
+
+    RANGES: ClassVar[dict] = {"mask_weight": NON_NEGATIVE}
+
+
+@dataclass(frozen=True)
+class SiamMaskTrackConfig(SiamRPNTrackConfig):
+    seg_thr: float = 0.30           # threshold on the sigmoid mask
+    out_size: int = 127             # side of the (refined) mask in the search crop
+
+    RANGES: ClassVar[dict] = {"seg_thr": SHARE, "out_size": POSITIVE_INT}
 
 
 class SiamMask(nn.Cell):
@@ -229,5 +259,6 @@ register(Family(
                                            "mask_pos", "mask_weight", "mask_target"),
     label_bytes=_label_bytes, build_validator=_validator,
     graphs=_graphs, decoder=_decoder, uses_masks=True,
+    config_sections={"model": SiamMaskModelConfig, "train": SiamMaskTrainConfig, "track": SiamMaskTrackConfig},
     # SiamMask's own code rounds crop corners with round() (half to even)
     crop_rounding="round_half_even", start_warning=_start_warning))

@@ -1,11 +1,69 @@
 """SiamRPN network: ``template(z)`` once per target, ``track(x, k_cls, k_loc)``
 per frame (run through the cells of split.py), ``construct(z, x)`` for training.
 """
+from dataclasses import dataclass, field
+from typing import ClassVar, Tuple
+
 from mindspore import nn
 
+from ..config import NON_NEGATIVE, POSITIVE_INT, SHARE, ModelConfig, Range, TrackConfig, TrainConfig
 from .backbone import build_backbone
-from .head import build_rpn_head
+from .head import RPN_HEADS, build_rpn_head
 from .registry import Family, GraphSpec, register
+
+
+# -- config sections (src/config.py; the family record names them): keys, defaults, checks -----
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    stride: int = 8
+    ratios: Tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
+    scales: Tuple[float, ...] = (8.0,)
+
+    RANGES: ClassVar[dict] = {"stride": POSITIVE_INT, "ratios": Range(low=0, open_low=True, non_empty=True),
+                              "scales": Range(low=0, open_low=True, non_empty=True)}
+
+    @property
+    def num(self):
+        return len(self.ratios) * len(self.scales)
+
+
+@dataclass(frozen=True)
+class SiamRPNModelConfig(ModelConfig):
+    head: str = "depthwise"          # depthwise | upchannel
+    feature_channels: int = 256
+    anchor: AnchorConfig = field(default_factory=AnchorConfig)
+
+    # the RPN heads take one feature map: AlexNet's (ResNet-50 gives four, SiamMask's neck adapts them)
+    RANGES: ClassVar[dict] = {"backbone": Range(choices=("alexnet",)), "head": Range(choices=tuple(sorted(RPN_HEADS))),
+                              "feature_channels": POSITIVE_INT}
+
+
+@dataclass(frozen=True)
+class SiamRPNTrainConfig(TrainConfig):
+    """Loss weights and anchor-target sampling (pysot TRAIN.*, src/data/anchor_target.py)."""
+    cls_weight: float = 1.0
+    loc_weight: float = 1.2
+    thr_high: float = 0.6
+    thr_low: float = 0.3
+    pos_num: int = 16
+    total_num: int = 64
+    neg_num: int = 16               # negatives kept for a negative pair (pysot TRAIN.NEG_NUM)
+
+    RANGES: ClassVar[dict] = {"cls_weight": NON_NEGATIVE, "loc_weight": NON_NEGATIVE, "thr_high": SHARE,
+                              "thr_low": SHARE, "pos_num": POSITIVE_INT, "total_num": POSITIVE_INT,
+                              "neg_num": NON_NEGATIVE}
+    ORDERED: ClassVar[tuple] = (("thr_low", "thr_high"), ("pos_num", "total_num"), ("neg_num", "total_num"))
+
+
+@dataclass(frozen=True)
+class SiamRPNTrackConfig(TrackConfig):
+    """pysot's tracker hyperparameters (window_influence 0.40: the common section's default)."""
+    base_size: int = 0
+    penalty_k: float = 0.16
+    lr: float = 0.30
+
+    RANGES: ClassVar[dict] = {"base_size": NON_NEGATIVE, "penalty_k": NON_NEGATIVE, "lr": SHARE}
 
 
 class SiamRPN(nn.Cell):
@@ -78,6 +136,7 @@ register(Family(
     name="siamrpn", build_model=lambda cfg: SiamRPN(cfg.model), build_tracker=_tracker, build_loss=_loss,
     build_targets=_targets, label_columns=("label_cls", "label_loc", "label_loc_weight"),
     label_bytes=anchor_label_bytes, build_validator=_validator,
+    config_sections={"model": SiamRPNModelConfig, "train": SiamRPNTrainConfig, "track": SiamRPNTrackConfig},
     graphs=lambda cfg: anchor_graphs(cfg, 2, ("cls", "loc")), decoder=anchor_decoder,
     # pysot rounds crop corners with floor(x + 0.5)
     crop_rounding="round_half_up"))

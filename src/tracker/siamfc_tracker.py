@@ -23,13 +23,11 @@ The post-processing (upsampling, penalties, window, peak, displacement,
 state update) runs without the network: ``update_from_responses`` takes the
 raw ``[scales, 17, 17]`` head outputs.
 """
-from dataclasses import dataclass, fields
-from typing import Tuple
-
 import cv2
 import numpy as np
 from scipy.special import expit
 
+from ..config import check_values
 from .base import SiameseTracker, three_channels
 from .crop import padded_square
 from src.crop_geometry import context_size, crop_side
@@ -40,40 +38,6 @@ UPSAMPLERS = {
     "bicubic": cv2.INTER_CUBIC,
     "bilinear": cv2.INTER_LINEAR,   # the model zoo's (MindSpore research/cv/SiamFC) behaviour
 }
-
-
-@dataclass(frozen=True)
-class SiamFCTrackConfig:
-    """Tracking hyperparameters; defaults are the reference's (``TrackerSiamFC.parse_args``),
-    which are also SiamFC-3s of the original MatConvNet release."""
-    exemplar_size: int = 127
-    instance_size: int = 255
-    context_amount: float = 0.5
-    scale_num: int = 3
-    scale_step: float = 1.0375
-    scale_lr: float = 0.59
-    scale_penalty: float = 0.9745
-    window_influence: float = 0.176
-    response_up: int = 16
-    upsample: str = "bicubic"
-    # () follows the reference (no bound on the size); (0.2, 5.0) bounds the target size relative
-    # to the first frame as SiamFC-TensorFlow (target scale) and the original release (s_x) do
-    scale_clip: Tuple[float, ...] = ()
-    # the reference's weights take RGB (it converts cv2.imread's BGR); a network trained on BGR
-    # crops (pysot-style data) takes "bgr"
-    channel_order: str = "rgb"
-    # index of the first pixel in the boxes init takes and track returns: 1 as the reference
-    # (got10k's toolkit), 0 as pysot's tools and eval.py
-    box_origin: int = 1
-
-
-def track_params(track_cfg=None):
-    """``SiamFCTrackConfig`` from any object with (some of) its fields, e.g. the config's
-    ``track`` section; fields it lacks keep the reference's defaults."""
-    if track_cfg is None or isinstance(track_cfg, SiamFCTrackConfig):
-        return track_cfg or SiamFCTrackConfig()
-    return SiamFCTrackConfig(**{f.name: getattr(track_cfg, f.name) for f in fields(SiamFCTrackConfig)
-                                if hasattr(track_cfg, f.name)})
 
 
 def crop_and_resize(image, center_yx, size, out_size, pad_color):
@@ -133,7 +97,7 @@ class SiamFCTracker(SiameseTracker):
     """``init(image, [x, y, w, h])``, then ``track(image) -> ([x, y, w, h], score)``; boxes are
     ``box_origin``-indexed (default: the track section's ``box_origin``, 1 as the reference).
 
-    ``track_cfg`` is the SiamFC track section (any object with its attributes). Images
+    ``track_cfg`` is the SiamFC track section (src/models/siamfc.py SiamFCTrackConfig). Images
     are BGR uint8 HxWx3 arrays as OpenCV reads them (grayscale HxW is expanded); they
     are turned into the network's ``channel_order``. The back-end's ``track`` gets the
     ``scale_num`` search crops as one batch (scales, 3, instance_size, instance_size)
@@ -153,13 +117,9 @@ class SiamFCTracker(SiameseTracker):
     def __init__(self, backend, track_cfg, total_stride=8, box_origin=None):
         super().__init__(backend, track_cfg, track_cfg.box_origin if box_origin is None else box_origin)
         cfg = self.cfg
-        if cfg.upsample not in UPSAMPLERS:
-            raise ValueError(f"track.upsample '{cfg.upsample}' is not one of {sorted(UPSAMPLERS)}")
-        if cfg.channel_order not in ("rgb", "bgr"):
-            raise ValueError(f"track.channel_order '{cfg.channel_order}' is not rgb or bgr")
-        if cfg.scale_clip and not (len(cfg.scale_clip) == 2 and 0 < cfg.scale_clip[0] <= cfg.scale_clip[1]):
-            raise ValueError(f"track.scale_clip {list(cfg.scale_clip)} is not [] or [low, high] "
-                             "with 0 < low <= high")
+        # a loaded config passed these checks already; a section built by hand
+        # (SiamFCTrackConfig(upsample=...)) gets the same one-line ConfigError here
+        check_values(cfg, "track")
         self.total_stride = total_stride
         n = cfg.scale_num
         self.scale_factors = cfg.scale_step ** np.linspace(-(n // 2), n // 2, n)

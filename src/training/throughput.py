@@ -119,6 +119,7 @@ def main(argv=None):
         sys.exit("throughput: --steps must be at least 1")
 
     from src.config import ConfigError, load_config, replace
+    from src.models.registry import graph_specs
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
@@ -152,7 +153,7 @@ def main(argv=None):
     else:
         say(f"data: {', '.join(d.name for d in cfg.data.train)} under {data_path}")
     workers = cfg.data.num_workers if args.num_workers is None else args.num_workers
-    say(f"config {args.config} ({cfg.model.arch}{', refine' if cfg.model.refine else ''}), "
+    say(f"config {args.config} ({cfg.model.arch}, graphs {', '.join(graph_specs(cfg))}), "
         f"batch {cfg.train.batch_size} per device, search {cfg.train.search_size}, {args.steps} timed steps, "
         f"device {args.device_target} x {group_size}, amp {amp_level}, loader workers {workers} per device, "
         f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}", flush=True)

@@ -67,13 +67,14 @@ def phases(cfg, start_epoch):
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def get_cell(net, dotted):
-    """The sub-cell ``net.a.b`` named by ``'a.b'`` (ValueError naming it when absent)."""
+def get_cell(net, dotted, key="train.frozen_modules"):
+    """The sub-cell ``net.a.b`` named by ``'a.b'`` (ValueError naming it and the config
+    ``key`` that asked for it when absent)."""
     cell = net
     for part in dotted.split("."):
         child = cell.name_cells().get(part) if isinstance(cell, nn.Cell) else None
         if child is None:
-            raise ValueError(f"train.frozen_modules: the network has no cell '{dotted}'")
+            raise ValueError(f"{key}: the network has no cell '{dotted}'")
         cell = child
     return cell
 
@@ -88,21 +89,29 @@ def set_train_mode(net, frozen, training=True, modules=()):
         get_cell(net, name).set_train(False)
 
 
-def load_pretrained_backbone(net, path, cfg=None):
-    """Load a backbone checkpoint (names with or without the 'backbone.' prefix)."""
+def load_pretrained(net, prefix, path, cfg=None):
+    """Load the checkpoint ``path`` into the cell ``prefix`` of ``net`` (one entry of
+    ``train.pretrained``, e.g. ``backbone``: an ImageNet backbone); its names may lack the
+    prefix (a backbone-only checkpoint of src.tools.convert_pth) or carry it."""
+    key = f"train.pretrained.{prefix}"
+    cell = get_cell(net, prefix, key)
     params = load_checkpoint_checked(path)
-    params = {(k if k.startswith("backbone.") else f"backbone.{k}"): v for k, v in params.items()}
-    params = {k: v for k, v in params.items() if k.startswith("backbone.")}
+    params = {(k if k.startswith(f"{prefix}.") else f"{prefix}.{k}"): v for k, v in params.items()}
     check_fits([p for p in net.get_parameters() if p.name in params], params, path, cfg,
-               "train.pretrained is a backbone of another width or architecture")
+               f"{key} is a {prefix} of another width or architecture")
     not_loaded, _ = ms.load_param_into_net(net, params, strict_load=False)
-    own = [p.name for p in net.backbone.get_parameters()]
+    own = [p.name for p in cell.get_parameters()]
     missing = [n for n in own if n not in params]
-    if not params or len(missing) == len(own):
-        raise ValueError(f"pretrained checkpoint {path} holds no backbone parameters")
-    logger.info("loaded pretrained backbone %s (%d tensors, %d backbone params missing)",
-                path, len(params), len(missing))
+    if len(missing) == len(own):
+        raise ValueError(f"{key}: checkpoint {path} holds no {prefix} parameters")
+    logger.info("loaded pretrained %s %s (%d tensors, %d %s params missing)",
+                prefix, path, len(own) - len(missing), len(missing), prefix)
     return not_loaded
+
+
+def load_pretrained_backbone(net, path, cfg=None):
+    """``load_pretrained`` into the backbone (``train.pretrained: {backbone: path}``)."""
+    return load_pretrained(net, "backbone", path, cfg)
 
 
 def load_initial_weights(net, path, cfg=None):
@@ -272,8 +281,8 @@ class Trainer:
                                "this one's): %s", resume_path, len(changed),
                                "; ".join(f"{k} {a!r} -> {b!r}" for k, a, b in changed[:8]))
         elif start_epoch == 0:
-            if cfg.train.pretrained:
-                load_pretrained_backbone(net, cfg.train.pretrained, cfg)
+            for prefix, path in cfg.train.pretrained.items():   # e.g. {backbone: resnet50.ckpt}
+                load_pretrained(net, prefix, path, cfg)
             if cfg.train.init_from:
                 load_initial_weights(net, cfg.train.init_from, cfg)
             elif self.family.start_warning(cfg):
