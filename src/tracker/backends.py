@@ -216,4 +216,22 @@ def load_tracker_model(backend, source, config=None, overrides=()):
     if get_family(cfg.model.arch) is not exported:
         raise ValueError(f"config '{cfg.name}' is model.arch {cfg.model.arch}, the export in {source} "
                          f"is {desc['arch']}")
+    check_export_fits(desc, cfg, source)
     return cfg, runner, {"exported_model": os.path.abspath(source), "backend": backend}
+
+
+def check_export_fits(desc, cfg, source):
+    """Before any tracking: the export has every graph the family declares for ``cfg``, and
+    their crop inputs have the shapes ``cfg`` asks for (exported graphs have fixed shapes, so
+    --track.instance_size or SiamFC's --track.scale_num cannot change them)."""
+    for name, spec in graph_specs(cfg).items():
+        graph = desc["graphs"].get(name)
+        if graph is None:
+            raise ValueError(f"the export in {source} has no {name} graph, which config '{cfg.name}' runs "
+                             f"(re-export the model with this config)")
+        shapes = {i["name"]: i["shape"] for i in graph["inputs"]}
+        for input_name, shape in spec.shaped_inputs.items():
+            if shapes.get(input_name) != list(shape):
+                raise ValueError(f"the exported {name} graph in {source} takes {input_name} of shape "
+                                 f"{shapes.get(input_name)}, config '{cfg.name}' feeds {list(shape)} (the "
+                                 f"track.* settings fix the graphs' input shapes: re-export with them)")
