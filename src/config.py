@@ -207,7 +207,8 @@ def _is_mapping_type(tp):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Keys of every family's ``model`` section; a family adds its own (src/models/<family>.py)."""
+    """Keys of every family's ``model`` section; a family adds its own (src/models/<family>.py)
+    and sets ``arch``'s default to its name."""
     arch: str = DEFAULT_ARCH         # the family (src/models/registry.py families())
     backbone: str = "alexnet"        # alexnet | resnet50 (SiamMask) | alexnet_v1 (SiamFC)
     width_mult: float = 1.0
@@ -256,8 +257,8 @@ class DataConfig:
     # stores) holds the sub-datasets actually used; applying it again changes nothing.
     only: Tuple[str, ...] = ()
     val: Tuple[SubDatasetConfig, ...] = ()
-    template_aug: AugConfig = field(default_factory=lambda: AugConfig(4, 0.05, 0.0, 0.0, 1.0))
-    search_aug: AugConfig = field(default_factory=lambda: AugConfig(64, 0.18, 0.2, 0.0, 1.0))
+    template_aug: AugConfig = field(default_factory=lambda: AugConfig(4.0, 0.05, 0.0, 0.0, 1.0))
+    search_aug: AugConfig = field(default_factory=lambda: AugConfig(64.0, 0.18, 0.2, 0.0, 1.0))
     neg: float = 0.05
     gray: float = 0.0
     videos_per_epoch: int = 600000
@@ -399,6 +400,9 @@ def section_classes(arch):
     if missing:
         raise ConfigError(f"tracker family '{arch}' declares no config section {', '.join(missing)} "
                           "(Family.config_sections)")
+    if sections["model"].__dataclass_fields__["arch"].default != arch:   # its default must name itself
+        raise ConfigError(f"tracker family '{arch}': its model section {sections['model'].__name__} has "
+                          f"arch default {sections['model'].__dataclass_fields__['arch'].default!r}")
     return {s: sections[s] for s in SECTIONS}
 
 

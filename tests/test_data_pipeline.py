@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from src.config import AugConfig, Config, DataConfig, SubDatasetConfig, TrainConfig, replace
+from src.config import AugConfig, Config, DataConfig, SubDatasetConfig, replace
+from src.models.siamrpn import SiamRPNTrainConfig   # the train section of Config()'s family
 from src.data import pipeline
 from src.data.augmentation import Augmentation
 from src.data.crop511 import TrackingPairs
@@ -60,7 +61,7 @@ def make_cfg(**data):
         val=(SubDatasetConfig("V", "val/crop511", "val/val.json", 2, -1),),
         videos_per_epoch=16, val_pairs=8, neg=0.25, gray=0.2, num_workers=2)
     fields.update(data)
-    return Config(data=DataConfig(**fields), train=TrainConfig(batch_size=4, seed=7))
+    return Config(data=DataConfig(**fields), train=SiamRPNTrainConfig(batch_size=4, seed=7))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import pytest
 
 from raw_fixtures import det as det_fixture
 from raw_fixtures import vid as vid_fixture
-from src.config import Config, DataConfig, SubDatasetConfig, TrainConfig
+from src.config import Config, DataConfig, SubDatasetConfig
+from src.models.siamrpn import SiamRPNTrainConfig   # the train section of Config()'s family
 from src.data.crop511 import SubDataset, TrackingPairs
 from src.data.prepare import get_source
 from src.data.prepare.core import PrepareError, crop_video
@@ -316,7 +317,7 @@ def test_training_loader_reads_the_output(prepared):
         for video, tracks in index.items():
             assert {t: v["boxes"] for t, v in dataset.labels[video].items()} == tracks
     cfg = Config(data=DataConfig(train=subs, val=(), videos_per_epoch=6, num_workers=1),
-                 train=TrainConfig(batch_size=2, seed=3))
+                 train=SiamRPNTrainConfig(batch_size=2, seed=3))
     pairs = TrackingPairs(cfg, str(prepared), "train")
     for index in range(len(pairs)):
         sample, unreadable = pairs.sample(index)

@@ -260,7 +260,7 @@ def test_train_resume_in_a_folder_of_another_width(data, tmp_path):
 @pytest.mark.parametrize("flag, cause", [
     ("--train.init_from", "train.init_from was trained with another network config (model.*); "
                           "its config has model.width_mult 0.25, this one 0.125"),
-    ("--pretrained", "train.pretrained is a backbone of another width or architecture"),
+    ("--pretrained", "train.pretrained.backbone is a backbone of another width or architecture"),
 ])
 def test_initial_weights_of_another_width(data, tmp_path, flag, cause):
     out = tmp_path / "out"

@@ -54,6 +54,7 @@ UPSAMPLE_METHODS = ("bicubic", "bilinear")
 
 @dataclass(frozen=True)
 class SiamFCModelConfig(ModelConfig):
+    arch: str = "siamfc"
     backbone: str = "alexnet_v1"
     response_scale: float = 0.001    # head: response_scale * xcorr (siamfc-pytorch out_scale)
     response_bias: bool = False      # + a learned scalar bias (SiamFC-TensorFlow, MatConvNet); reference: none

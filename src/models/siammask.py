@@ -39,6 +39,7 @@ from .siamrpn import SiamRPNModelConfig, SiamRPNTrackConfig, SiamRPNTrainConfig
 
 @dataclass(frozen=True)
 class SiamMaskModelConfig(SiamRPNModelConfig):
+    arch: str = "siammask"
     backbone: str = "resnet50"
     refine: bool = False             # build the refine module ("sharp" models)
 
