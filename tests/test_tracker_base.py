@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from src.config import Config, load_config
+from src.config import Config, load_config, replace
 from src.evaluation.datasets import Video, supervised_region
 from src.evaluation.geometry import init_rect_from_region
 from src.evaluation.runner import BOX_ORIGIN, run_one_pass, run_supervised
@@ -167,7 +167,9 @@ def test_families_honour_or_refuse_a_box_origin():
     cfg = Config()
     with pytest.raises(ValueError, match="SiamRPNTracker reads and writes boxes with box_origin 0, not 1"):
         SiamRPNTracker(None, cfg.track, cfg.model.anchor, box_origin=1)
-    tracker = SiamMaskTracker(None, cfg.track, cfg.model.anchor, refine=False)
+    mask_cfg = replace(cfg, **{"model.arch": "siammask"})
+    tracker = SiamMaskTracker(None, mask_cfg.track, mask_cfg.model.anchor, refine=False)
+    assert tracker.output_names == ("cls", "loc", "mask")
     with pytest.raises(ValueError, match="box_origin 0, not 1"):
         tracker.box_origin = 1
     tracker.box_origin = 0
