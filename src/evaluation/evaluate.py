@@ -18,7 +18,7 @@ import numpy as np
 
 from . import report, results, vos_metrics
 from .datasets import dataset_kind
-from .runner import run_one_pass, run_supervised
+from .runner import run_one_pass, run_supervised, start
 
 MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao", "vos": "J&F-Mean"}
 PROTOCOL_NAMES = {"vot": "VOT supervised (baseline)", "ope": "one-pass (OPE)", "got10k": "GOT-10k one-pass",
@@ -90,7 +90,7 @@ def run_vos(make_tracker, video):
             for k, tracker in trackers.items():
                 x, y, w, h = video.init_boxes[k]
                 # [x + 0.5, y + 0.5, w, h] puts the tracker's centre (x' + (w - 1)/2) at x + w/2
-                tracker.init(image, [x + 0.5, y + 0.5, w, h])
+                start(tracker, image, [x + 0.5, y + 0.5, w, h])   # 0-indexed, as the runner's
             if fg is not None:
                 frame_labels = (first > 0).astype(np.uint8) * fg
             else:
