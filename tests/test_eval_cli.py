@@ -133,11 +133,15 @@ def test_hyperparameter_presets(workspace, tmp_path):
     ckpt = str(workspace / "ckpt" / "tiny_epoch001.ckpt")
     common = ["--ckpt", ckpt, "--dataset_path", data, "--dataset_name", "VOTSYN", "--eao_range", "5", "16",
               "--results_dir", str(tmp_path / "r"), "--plots", "false"]
-    proc = run_eval(*common, "--hp_preset", "siammask_vot-ld", "--track.lr", "0.5",
+    proc = run_eval(*common, "--hp_preset", "siamrpn_alex_dw_vot", "--track.lr", "0.5",
                     "--filename", str(tmp_path / "e.json"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     hp = json.loads((tmp_path / "e.json").read_text())["hyperparameters"]
     # the preset's values, except what an explicit override sets
-    assert (hp["penalty_k"], hp["window_influence"], hp["seg_thr"], hp["lr"]) == (0.10, 0.41, 0.15, 0.5)
+    assert (hp["penalty_k"], hp["window_influence"], hp["instance_size"], hp["lr"]) == (0.16, 0.40, 287, 0.5)
+    # a SiamMask preset sets track.seg_thr, which the SiamRPN track section does not have
+    proc = run_eval(*common, "--hp_preset", "siammask_vot-ld")
+    assert proc.returncode != 0 and "unknown config key 'track.seg_thr' (model.arch siamrpn has no such key" \
+        in proc.stderr.strip().splitlines()[-1]
     proc = run_eval(*common, "--hp_preset", "nope")
     assert proc.returncode != 0 and "unknown --hp_preset 'nope'" in proc.stderr.strip().splitlines()[-1]
