@@ -24,6 +24,7 @@ config is read (YAML files, checkpoints' embedded configs, exports' config dicts
 import collections.abc
 import copy
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -411,7 +412,9 @@ def _config_types(arch):
     return {**_field_types(Config), **section_classes(arch)}
 
 
+@functools.lru_cache(maxsize=None)
 def _field_types(cls):
+    """{field name: type} of a config dataclass (cached: every build and override asks)."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 

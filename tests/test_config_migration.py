@@ -87,6 +87,9 @@ def test_v1_export_config_migrates_to_the_checkpoints(checkpoint):
     assert data == before                      # migration works on a copy
     # what the v1 export stores: every family's keys, e.g. SiamFC's scale_num in a SiamRPN config
     assert "scale_num" in data["track"] and "response_scale" in data["model"]
+    # the literal list of v1 keys is the v1 schema (the last v1 code wrote every key it had)
+    written = {k for k in flat({s: data[s] for s in ("model", "train", "track")})}
+    assert written == {k for k in V1_KEYS if k not in ("model.anchor", "train.lr")}
 
 
 def v1_siamfc_data():
