@@ -9,7 +9,10 @@
 The experiment config comes from the checkpoint (train.py and convert_pth
 store it; for exported graphs, the export's JSON) unless --config is given;
 dotted overrides (--track.penalty_k 0.2) apply on top (exported graphs have
-fixed input sizes: track.instance_size cannot change). Result files go to
+fixed input shapes: track.instance_size, and SiamFC's track.scale_num, the
+batch of its search graph, cannot change; such a run is refused before any
+tracking). Exports of every format version load (src/export.py read_export
+upgrades format 1). Result files go to
 <results_dir>/<dataset_name>/<tracker>/ in the official layouts, beside a
 manifest.json of what made them (checkpoint or exported-graph sha256, the
 whole config, back-end and precision, dataset and ground-truth sha256, code

@@ -6,7 +6,9 @@
 
 The experiment config comes from the checkpoint unless --config is given;
 dotted overrides apply on top (the search graph's input size is
-track.instance_size). See src/export.py for the graphs and the JSON.
+track.instance_size; SiamFC's search batch is track.scale_num). The graphs are
+those the model's family declares (src/models/registry.py GraphSpec); see
+src/export.py for them and the JSON (format_version 2, with its "decoder").
 The result runs in ``eval.py --backend mindir|onnx --model_dir DIR`` and in
 the C++ application ``ascend310_infer``.
 """
