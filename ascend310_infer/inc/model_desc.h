@@ -1,10 +1,18 @@
 /**
  * The exported model as src/export.py describes it in <name>.json: graph
  * files, their inputs and outputs (names, shapes, dtypes, in call order), the
- * crop convention, anchors and tracking hyperparameters. Everything the
- * tracker needs comes from here; LoadModelDesc checks the JSON is complete and
- * self-consistent so a bad export fails at start-up with one line naming the
- * file and the key, not in the middle of a sequence.
+ * decoder that turns the search outputs into a box, the crop convention and
+ * the tracking hyperparameters. Everything the tracker needs comes from here;
+ * LoadModelDesc checks the JSON is complete and self-consistent so a bad
+ * export fails at start-up with one line naming the file and the key, not in
+ * the middle of a sequence.
+ *
+ * Format 2 names the decoder (`decoder.kind`): "anchors" (SiamRPN, SiamMask:
+ * score map, anchors, mask kind) or "response_map" (SiamFC: response maps of
+ * several search scales, upsampled). The application picks its tracking logic
+ * from that kind, never from "arch" (informational). Format 1, written before
+ * decoders existed, is the anchors decoder built from its top-level
+ * score_size / anchor / refine keys, as src/export.py upgrade_format1 does.
  */
 #ifndef ASCEND310_INFER_INC_MODEL_DESC_H_
 #define ASCEND310_INFER_INC_MODEL_DESC_H_
@@ -13,6 +21,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "inc/utils.h"
 
 namespace siam {
 
@@ -27,40 +37,85 @@ struct GraphSpec {
   std::string file;   // as written in the JSON
   std::string path;   // resolved beside the JSON
   std::vector<IOSpec> inputs, outputs;
+  /** Position of the output `name` in `outputs`; AppError naming the JSON when there is none. */
+  size_t OutputIndex(const std::string &name, const std::string &json_path) const;
 };
 
+/**
+ * SiamMask's refine-module crops around a score-map position (src/models/siammask.py
+ * refine_inputs): (padding, step, crop side) for f0, f1, f2; corr_feature gives 1x1.
+ */
+constexpr int kRefineCrop[3][3] = {{16, 4, 61}, {8, 2, 31}, {4, 1, 15}};
+
+enum class DecoderKind { kAnchors, kResponseMap };
+
+/** Which SiamMask mask an anchors decoder produces: none (SiamRPN), the 63x63 head output, or the refine graph. */
+enum class MaskKind { kNone, kCoarse, kRefine };
+
+/** decoder.kind "anchors": the score map of score_size^2 positions x anchors (src/models/anchors.py). */
+struct AnchorDecoder {
+  int score_size = 0;
+  int stride = 8;
+  std::vector<double> ratios, scales;
+  MaskKind mask = MaskKind::kNone;
+  int NumAnchors() const { return static_cast<int>(ratios.size() * scales.size()); }
+};
+
+/** decoder.kind "response_map": scale_num raw response maps, upsampled response_up times (SiamFC). */
+struct ResponseMapDecoder {
+  int response_size = 0;
+  int total_stride = 8;
+  int response_up = 16;
+  bool bicubic = true;   // upsample "bicubic" (cv::INTER_CUBIC) or "bilinear" (cv::INTER_LINEAR)
+  int scale_num = 3;
+};
+
+/** The export's "track" section: the fields its decoder's tracker reads (others keep these defaults). */
 struct TrackParams {
   int exemplar_size = 127;
   int instance_size = 255;
-  int base_size = 0;
   double context_amount = 0.5;
-  double penalty_k = 0.0;
   double window_influence = 0.0;
+  // anchors
+  int base_size = 0;
+  double penalty_k = 0.0;
   double lr = 0.0;
-  double seg_thr = 0.3;
-  int out_size = 127;
+  double seg_thr = 0.3;   // masks only
+  int out_size = 127;     // masks only
+  // response_map
+  double scale_step = 1.0375;
+  double scale_lr = 0.59;
+  double scale_penalty = 0.9745;
+  std::vector<double> scale_clip;   // [] (no bound) or [low, high] relative to the first frame's size
 };
 
 struct ModelDesc {
   std::string json_path;     // the description file
   std::string name;          // export name (graph file prefix)
   std::string config_name;   // config.name: the default tracker / result folder name, as eval.py names it
-  std::string arch;          // "siamrpn" or "siammask"
+  std::string arch;          // informational only (the decoder decides the tracking logic)
   std::string file_format;   // "ONNX", "MINDIR", ...
-  bool refine = false;       // SiamMask sharp: a refine graph exists
-  int score_size = 0;
-  bool round_half_even = false;  // crop corners: Python round() (SiamMask) vs floor(x + 0.5) (pysot)
-  int anchor_stride = 8;
-  std::vector<double> anchor_ratios, anchor_scales;
+  int format_version = 2;
+  DecoderKind kind = DecoderKind::kAnchors;
+  AnchorDecoder anchors;           // kind kAnchors
+  ResponseMapDecoder response;     // kind kResponseMap
+  bool rgb = false;                // input.color: the network takes RGB crops (frames are read BGR)
+  bool round_half_even = false;    // crop corners: Python round() / np.round vs floor(x + 0.5) (pysot)
   TrackParams track;
   std::map<std::string, GraphSpec> graphs;
 
-  int NumAnchors() const { return static_cast<int>(anchor_ratios.size() * anchor_scales.size()); }
   const GraphSpec &Graph(const std::string &graph) const;
 };
 
 /** Read `path` (an export's .json, or a directory holding exactly one) and check it. */
 ModelDesc LoadModelDesc(const std::string &path);
+
+/**
+ * The parts of a description that need no graphs: format, decoder, input convention and track
+ * section (checked), read from `root` (the JSON of file `d->json_path`). LoadModelDesc calls it
+ * first; the post-processing test tool (siamfc_tool) uses it alone.
+ */
+void ReadTrackingSections(const Json &root, ModelDesc *d);
 
 }  // namespace siam
 

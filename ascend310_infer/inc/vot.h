@@ -19,7 +19,7 @@
 
 namespace siam {
 
-class SiamTracker;
+class Tracker;
 
 /**
  * VOT overlap of two regions ([x, y, w, h] or polygons x1, y1, x2, y2, ...)
@@ -71,7 +71,7 @@ struct SequenceRun {
 constexpr int kSkipAfterFailure = 5;
 
 /** runner.run_supervised over one sequence. */
-SequenceRun RunSupervised(SiamTracker *tracker, const Sequence &seq);
+SequenceRun RunSupervised(Tracker *tracker, const Sequence &seq);
 
 /** results.format_vot_line for every entry, one line each. */
 std::string FormatVotResult(const std::vector<Entry> &entries);

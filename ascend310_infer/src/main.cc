@@ -1,6 +1,7 @@
 /**
- * ascend310_infer: the SiamRPN / SiamMask tracker of this repository as a C++
- * application over exported graphs, running the VOT supervised protocol.
+ * ascend310_infer: the trackers of this repository (SiamRPN, SiamMask, SiamFC) as
+ * a C++ application over exported graphs, running the VOT supervised protocol.
+ * The tracking logic follows the export's decoder kind (tracker.h).
  *
  *   main --model_path EXPORT_DIR --manifest manifest.json --results_dir results [--tracker_name NAME]
  *        [--device_id 0 (ascend)] [--num_threads N (cpu)] [--precision_mode MODE]
@@ -64,7 +65,7 @@ double Fps(const std::vector<double> &seconds) {   // evaluate._fps: over the fr
   return n ? n / total : 0.0;
 }
 
-int Benchmark(SiamTracker *tracker, const Manifest &manifest) {
+int Benchmark(Tracker *tracker, const Manifest &manifest) {
   std::vector<double> step, network;
   for (const Sequence &seq : manifest.sequences) {
     std::vector<cv::Mat> frames;
@@ -99,8 +100,9 @@ int Run() {
   options.precision_mode = FLAGS_precision_mode;
   std::unique_ptr<Backend> backend = CreateBackend(desc, options);
   backend->WarmUp();
-  SiamTracker tracker(backend.get(), desc);
-  if (FLAGS_benchmark_frames > 0) return Benchmark(&tracker, manifest);
+  // the tracking logic the export's decoder names (anchors: SiamRPN / SiamMask; response_map: SiamFC)
+  std::unique_ptr<Tracker> tracker = CreateTracker(backend.get(), desc);
+  if (FLAGS_benchmark_frames > 0) return Benchmark(tracker.get(), manifest);
 
   const std::string name = FLAGS_tracker_name.empty() ? desc.config_name : FLAGS_tracker_name;
   const std::string root = JoinPath(JoinPath(FLAGS_results_dir, manifest.dataset), name);
@@ -116,7 +118,7 @@ int Run() {
       std::printf("  %-24s complete, skipped\n", seq.name.c_str());
       continue;
     }
-    SequenceRun run = RunSupervised(&tracker, seq);
+    SequenceRun run = RunSupervised(tracker.get(), seq);
     std::string times;
     for (double t : run.seconds) times += TimeLine(t) + "\n";
     AtomicWriteText(time_path, times);   // result file last: a complete one means a complete sequence
@@ -135,7 +137,7 @@ int Run() {
 }  // namespace siam
 
 int main(int argc, char **argv) {
-  gflags::SetUsageMessage("SiamRPN / SiamMask VOT inference over exported graphs (see ascend310_infer/README.md)");
+  gflags::SetUsageMessage("SiamRPN / SiamMask / SiamFC VOT inference over exported graphs (see ascend310_infer/README.md)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "main: unexpected argument '%s' (flags are --name=value)\n", argv[1]);

@@ -24,10 +24,6 @@ const GraphSpec &ModelDesc::Graph(const std::string &graph) const {
 
 namespace {
 
-// The refine module's crops around a score-map position (src/models/siammask.py
-// refine_inputs): (padding, step, crop side) for f0, f1, f2; corr gives 1x1.
-constexpr int kRefineCrop[3][3] = {{16, 4, 61}, {8, 2, 31}, {4, 1, 15}};
-
 std::string FindJson(const std::string &path) {
   if (!IsDir(path)) {
     if (!IsFile(path)) throw AppError("exported model description not found: " + path);
@@ -86,46 +82,69 @@ void CheckCount(const ModelDesc &d, const std::string &where, size_t got, size_t
   }
 }
 
-/** The graphs' shapes must agree with each other and with the anchors and sizes. */
-void CheckConsistency(const ModelDesc &d) {
+std::string Names(const std::vector<IOSpec> &list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + list[i].name;
+  return out + "]";
+}
+
+/** The template graph takes one exemplar crop; the search graph the search crop(s), then the template's outputs. */
+void CheckCrops(const ModelDesc &d, int64_t search_batch) {
   const TrackParams &t = d.track;
-  const int64_t A = d.NumAnchors(), S = d.score_size;
-  int expected_s = (t.instance_size - t.exemplar_size) / d.anchor_stride + 1 + t.base_size;
-  if (S != expected_s) {
-    throw AppError(d.json_path + ": score_size " + std::to_string(S) + " does not match track sizes (" +
-                   std::to_string(expected_s) + " expected)");
-  }
   const GraphSpec &tg = d.Graph("template"), &sg = d.Graph("search");
   CheckCount(d, "graphs.template.inputs", tg.inputs.size(), 1);
   ExpectShape(d, "graphs.template.inputs.0", tg.inputs[0], {1, 3, t.exemplar_size, t.exemplar_size},
               "track.exemplar_size");
   CheckCount(d, "graphs.search.inputs", sg.inputs.size(), 1 + tg.outputs.size());
-  ExpectShape(d, "graphs.search.inputs.0", sg.inputs[0], {1, 3, t.instance_size, t.instance_size},
-              "track.instance_size");
+  ExpectShape(d, "graphs.search.inputs.0", sg.inputs[0], {search_batch, 3, t.instance_size, t.instance_size},
+              search_batch == 1 ? "track.instance_size" : "decoder.scale_num crops of track.instance_size");
   for (size_t k = 0; k < tg.outputs.size(); ++k) {
     ExpectShape(d, "graphs.search.inputs." + std::to_string(k + 1), sg.inputs[k + 1], tg.outputs[k].shape,
                 "the template graph's output " + tg.outputs[k].name);
   }
-  bool mask = d.arch == "siammask";
-  CheckCount(d, "graphs.search.outputs", sg.outputs.size(), mask ? 7 : 2);
-  ExpectShape(d, "graphs.search.outputs.0", sg.outputs[0], {1, 2 * A, S, S}, "2 x anchors on the score map");
-  ExpectShape(d, "graphs.search.outputs.1", sg.outputs[1], {1, 4 * A, S, S}, "4 x anchors on the score map");
-  if (!mask) return;
-  const IOSpec &m = sg.outputs[2];
+}
+
+/** A search output the decoder reads, found by name; its shape checked when `expected` is given. */
+const IOSpec &SearchOutput(const ModelDesc &d, const std::string &name, const std::vector<int64_t> &expected,
+                           const std::string &why) {
+  const GraphSpec &sg = d.Graph("search");
+  const size_t i = sg.OutputIndex(name, d.json_path);
+  if (!expected.empty()) ExpectShape(d, "graphs.search.outputs." + std::to_string(i), sg.outputs[i], expected, why);
+  return sg.outputs[i];
+}
+
+/** Anchors: the graphs' shapes must agree with each other and with the anchors and sizes. */
+void CheckAnchors(const ModelDesc &d) {
+  const TrackParams &t = d.track;
+  const AnchorDecoder &a = d.anchors;
+  const int64_t A = a.NumAnchors(), S = a.score_size;
+  int expected_s = (t.instance_size - t.exemplar_size) / a.stride + 1 + t.base_size;
+  if (S != expected_s) {
+    throw AppError(d.json_path + ": score_size " + std::to_string(S) + " does not match track sizes (" +
+                   std::to_string(expected_s) + " expected)");
+  }
+  CheckCrops(d, 1);
+  SearchOutput(d, "cls", {1, 2 * A, S, S}, "2 x anchors on the score map");
+  SearchOutput(d, "loc", {1, 4 * A, S, S}, "4 x anchors on the score map");
+  if (a.mask == MaskKind::kNone) return;
+  const IOSpec &m = SearchOutput(d, "mask", {}, "");
   int64_t side = m.shape.size() == 4 ? static_cast<int64_t>(std::llround(std::sqrt(double(m.shape[1])))) : 0;
-  ExpectShape(d, "graphs.search.outputs.2", m, {1, side * side, S, S}, "a square mask per position");
-  for (int i = 3; i < 7; ++i) {
-    if (sg.outputs[i].shape.size() != 4 || sg.outputs[i].shape[0] != 1) {
-      throw AppError(d.json_path + ": graphs.search.outputs." + std::to_string(i) + " (" + sg.outputs[i].name +
+  SearchOutput(d, "mask", {1, side * side, S, S}, "a square mask per position");
+  const char *features[4] = {"f0", "f1", "f2", "corr_feature"};
+  for (const char *f : features) {
+    const IOSpec &io = SearchOutput(d, f, {}, "");
+    if (io.shape.size() != 4 || io.shape[0] != 1) {
+      throw AppError(d.json_path + ": graphs.search.outputs." +
+                     std::to_string(d.Graph("search").OutputIndex(f, d.json_path)) + " (" + io.name +
                      ") should be a (1, C, H, W) feature map");
     }
   }
-  if (!d.refine) return;
+  if (a.mask != MaskKind::kRefine) return;
   const GraphSpec &rg = d.Graph("refine");
   CheckCount(d, "graphs.refine.inputs", rg.inputs.size(), 4);
   CheckCount(d, "graphs.refine.outputs", rg.outputs.size(), 1);
   for (int i = 0; i < 3; ++i) {
-    const IOSpec &f = sg.outputs[3 + i];
+    const IOSpec &f = SearchOutput(d, features[i], {}, "");
     int64_t side_f = kRefineCrop[i][2];
     // the crop at the last score-map position must stay inside the padded map
     if (f.shape[2] + 2 * kRefineCrop[i][0] < kRefineCrop[i][1] * (S - 1) + side_f) {
@@ -135,63 +154,185 @@ void CheckConsistency(const ModelDesc &d) {
     ExpectShape(d, "graphs.refine.inputs." + std::to_string(i), rg.inputs[i], {1, f.shape[1], side_f, side_f},
                 "refine crop of " + f.name);
   }
-  ExpectShape(d, "graphs.refine.inputs.3", rg.inputs[3], {1, sg.outputs[6].shape[1], 1, 1},
+  ExpectShape(d, "graphs.refine.inputs.3", rg.inputs[3], {1, SearchOutput(d, "corr_feature", {}, "").shape[1], 1, 1},
               "corr_feature at one position");
   ExpectShape(d, "graphs.refine.outputs.0", rg.outputs[0], {1, int64_t(t.out_size) * t.out_size},
               "track.out_size squared");
 }
 
+/** Response map: scale_num search crops in one batch, one raw response map per crop. */
+void CheckResponseMap(const ModelDesc &d) {
+  const TrackParams &t = d.track;
+  const ResponseMapDecoder &r = d.response;
+  const int expected = (t.instance_size - t.exemplar_size) / r.total_stride + 1;
+  if (r.response_size != expected) {
+    throw AppError(d.json_path + ": decoder.response_size " + std::to_string(r.response_size) +
+                   " does not match track sizes (" + std::to_string(expected) + " expected)");
+  }
+  CheckCrops(d, r.scale_num);
+  SearchOutput(d, "response", {r.scale_num, 1, r.response_size, r.response_size},
+               "decoder.scale_num response maps of decoder.response_size");
+}
+
+int Int(const Json &j, const std::string &key, const std::string &f, int64_t lo) {
+  const int64_t v = JsonInt(j, key, f);
+  if (v < lo || v > (1 << 20)) throw AppError(f + ": key '" + key + "' is " + std::to_string(v) + ", out of range");
+  return static_cast<int>(v);
+}
+
+/** Format 1 (before decoders): its top-level score_size / anchor / refine keys (export.py upgrade_format1). */
+void ReadFormat1Decoder(const Json &j, ModelDesc *d) {
+  const std::string &f = d->json_path;
+  // format 1 was written for the anchor families only: their search graph returns cls and loc
+  std::vector<IOSpec> outputs = ReadIO(j, "graphs.search.outputs", f);
+  bool cls = false, loc = false, mask = false;
+  for (const IOSpec &io : outputs) {
+    cls |= io.name == "cls";
+    loc |= io.name == "loc";
+    mask |= io.name == "mask";
+  }
+  if (!cls || !loc) {
+    throw AppError(f + ": format_version 1 export whose search graph returns " + Names(outputs) +
+                   ", not the anchor outputs cls, loc; re-export it with export_mindir.py");
+  }
+  AnchorDecoder &a = d->anchors;
+  a.score_size = Int(j, "score_size", f, 1);
+  a.stride = Int(j, "anchor.stride", f, 1);
+  a.ratios = JsonNumbers(j, "anchor.ratios", f);
+  a.scales = JsonNumbers(j, "anchor.scales", f);
+  a.mask = JsonBool(j, "refine", f) ? MaskKind::kRefine : mask ? MaskKind::kCoarse : MaskKind::kNone;
+  d->kind = DecoderKind::kAnchors;
+}
+
+void ReadDecoder(const Json &j, ModelDesc *d) {
+  const std::string &f = d->json_path;
+  const std::string kind = JsonString(j, "decoder.kind", f);
+  if (kind == "anchors") {
+    d->kind = DecoderKind::kAnchors;
+    AnchorDecoder &a = d->anchors;
+    a.score_size = Int(j, "decoder.score_size", f, 1);
+    a.stride = Int(j, "decoder.stride", f, 1);
+    a.ratios = JsonNumbers(j, "decoder.ratios", f);
+    a.scales = JsonNumbers(j, "decoder.scales", f);
+    const std::string mask = JsonString(j, "decoder.mask", f);
+    if (mask == "none") {
+      a.mask = MaskKind::kNone;
+    } else if (mask == "coarse") {
+      a.mask = MaskKind::kCoarse;
+    } else if (mask == "refine") {
+      a.mask = MaskKind::kRefine;
+    } else {
+      throw AppError(f + ": decoder.mask '" + mask + "' (expected none, coarse or refine)");
+    }
+  } else if (kind == "response_map") {
+    d->kind = DecoderKind::kResponseMap;
+    ResponseMapDecoder &r = d->response;
+    r.response_size = Int(j, "decoder.response_size", f, 1);
+    r.total_stride = Int(j, "decoder.total_stride", f, 1);
+    r.response_up = Int(j, "decoder.response_up", f, 1);
+    r.scale_num = Int(j, "decoder.scale_num", f, 1);
+    const std::string up = JsonString(j, "decoder.upsample", f);
+    if (up != "bicubic" && up != "bilinear") {
+      throw AppError(f + ": decoder.upsample '" + up + "' (expected bicubic or bilinear)");
+    }
+    r.bicubic = up == "bicubic";
+  } else {
+    throw AppError(f + ": decoder.kind '" + kind + "' has no tracker in this application (it runs anchors and "
+                   "response_map); update ascend310_infer");
+  }
+}
+
 }  // namespace
+
+size_t GraphSpec::OutputIndex(const std::string &output, const std::string &json_path) const {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].name == output) return i;
+  }
+  std::string names;
+  for (const IOSpec &io : outputs) names += (names.empty() ? "" : ", ") + io.name;
+  throw AppError(json_path + ": graphs." + name + ".outputs has no '" + output + "' (it lists " + names +
+                 "; the decoder reads it)");
+}
+
+void ReadTrackingSections(const Json &j, ModelDesc *d) {
+  const std::string &f = d->json_path;
+  const Json &version = JsonAt(j, "format_version", f);
+  if (!version.is_number_integer() || (version.get<int64_t>() != 1 && version.get<int64_t>() != 2)) {
+    const bool newer = version.is_number_integer() && version.get<int64_t>() > 2;
+    throw AppError(f + ": format_version " + version.dump() + ", this application reads 1 and 2" +
+                   (newer ? "; update ascend310_infer" : ""));
+  }
+  d->format_version = static_cast<int>(version.get<int64_t>());
+  if (d->format_version == 1) {
+    ReadFormat1Decoder(j, d);
+  } else {
+    ReadDecoder(j, d);
+  }
+  for (const char *key : {"input.layout", "input.dtype"}) {
+    std::string v = JsonString(j, key, f);
+    const char *want = std::string(key) == "input.layout" ? "NCHW" : "float32";
+    if (v != want) throw AppError(f + ": " + key + " is '" + v + "', this application feeds " + want);
+  }
+  // frames are read BGR; the crops go to the network in the colour order it was trained on
+  const std::string color = JsonString(j, "input.color", f);
+  if (color != "BGR" && color != "RGB") {
+    throw AppError(f + ": input.color is '" + color + "', this application feeds BGR or RGB");
+  }
+  d->rgb = color == "RGB";
+  std::string rounding = JsonString(j, "input.crop_rounding", f);
+  if (rounding != "round_half_up" && rounding != "round_half_even") {
+    throw AppError(f + ": input.crop_rounding '" + rounding + "' (expected round_half_up or round_half_even)");
+  }
+  d->round_half_even = rounding == "round_half_even";
+  if (d->kind == DecoderKind::kResponseMap && !d->round_half_even) {
+    // SiamFC's crop is the reference's (siamfc_tracker.crop_and_resize): np.round, half to even
+    throw AppError(f + ": input.crop_rounding '" + rounding + "': the response_map tracker crops as "
+                   "siamfc-pytorch does (round_half_even)");
+  }
+
+  TrackParams &t = d->track;
+  t.exemplar_size = Int(j, "track.exemplar_size", f, 1);
+  t.instance_size = Int(j, "track.instance_size", f, 1);
+  t.context_amount = JsonNumber(j, "track.context_amount", f);
+  t.window_influence = JsonNumber(j, "track.window_influence", f);
+  if (d->kind == DecoderKind::kAnchors) {
+    const AnchorDecoder &a = d->anchors;
+    if (a.ratios.empty() || a.scales.empty()) throw AppError(f + ": anchor needs non-empty ratios and scales");
+    t.base_size = static_cast<int>(JsonInt(j, "track.base_size", f));
+    t.penalty_k = JsonNumber(j, "track.penalty_k", f);
+    t.lr = JsonNumber(j, "track.lr", f);
+    if (a.mask != MaskKind::kNone) {
+      t.seg_thr = JsonNumber(j, "track.seg_thr", f);
+      t.out_size = Int(j, "track.out_size", f, 1);
+    }
+  } else {
+    t.scale_step = JsonNumber(j, "track.scale_step", f);
+    t.scale_lr = JsonNumber(j, "track.scale_lr", f);
+    t.scale_penalty = JsonNumber(j, "track.scale_penalty", f);
+    t.scale_clip = JsonNumbers(j, "track.scale_clip", f);
+    if (!(t.scale_step > 0)) throw AppError(f + ": track.scale_step should be positive");
+    if (!t.scale_clip.empty() &&
+        !(t.scale_clip.size() == 2 && 0 < t.scale_clip[0] && t.scale_clip[0] <= t.scale_clip[1])) {
+      throw AppError(f + ": track.scale_clip should be [] or [low, high] with 0 < low <= high");
+    }
+  }
+}
 
 ModelDesc LoadModelDesc(const std::string &path) {
   ModelDesc d;
   d.json_path = FindJson(path);
   const std::string &f = d.json_path;
   Json j = ReadJsonFile(f);
-  if (JsonInt(j, "format_version", f) != 1) {
-    throw AppError(f + ": format_version " + JsonAt(j, "format_version", f).dump() + ", this application reads 1");
-  }
+  ReadTrackingSections(j, &d);
   d.name = JsonString(j, "name", f);
   d.config_name = JsonString(j, "config.name", f);
   d.arch = JsonString(j, "arch", f);
-  if (d.arch != "siamrpn" && d.arch != "siammask") {
-    throw AppError(f + ": arch '" + d.arch + "' has no tracker here (siamrpn or siammask)");
-  }
   d.file_format = JsonString(j, "file_format", f);
-  d.refine = JsonBool(j, "refine", f);
-  d.score_size = static_cast<int>(JsonInt(j, "score_size", f));
-  for (const char *key : {"input.layout", "input.color", "input.dtype"}) {
-    std::string v = JsonString(j, key, f);
-    const char *want = std::string(key) == "input.layout" ? "NCHW" : std::string(key) == "input.color" ? "BGR"
-                                                                                                      : "float32";
-    if (v != want) throw AppError(f + ": " + key + " is '" + v + "', this application feeds " + want);
-  }
-  std::string rounding = JsonString(j, "input.crop_rounding", f);
-  if (rounding != "round_half_up" && rounding != "round_half_even") {
-    throw AppError(f + ": input.crop_rounding '" + rounding + "' (expected round_half_up or round_half_even)");
-  }
-  d.round_half_even = rounding == "round_half_even";
-  d.anchor_stride = static_cast<int>(JsonInt(j, "anchor.stride", f));
-  d.anchor_ratios = JsonNumbers(j, "anchor.ratios", f);
-  d.anchor_scales = JsonNumbers(j, "anchor.scales", f);
-  if (d.anchor_stride < 1 || d.anchor_ratios.empty() || d.anchor_scales.empty()) {
-    throw AppError(f + ": anchor needs a positive stride and non-empty ratios and scales");
-  }
-  TrackParams &t = d.track;
-  t.exemplar_size = static_cast<int>(JsonInt(j, "track.exemplar_size", f));
-  t.instance_size = static_cast<int>(JsonInt(j, "track.instance_size", f));
-  t.base_size = static_cast<int>(JsonInt(j, "track.base_size", f));
-  t.context_amount = JsonNumber(j, "track.context_amount", f);
-  t.penalty_k = JsonNumber(j, "track.penalty_k", f);
-  t.window_influence = JsonNumber(j, "track.window_influence", f);
-  t.lr = JsonNumber(j, "track.lr", f);
-  t.seg_thr = JsonNumber(j, "track.seg_thr", f);
-  t.out_size = static_cast<int>(JsonInt(j, "track.out_size", f));
 
   const Json &graphs = JsonAt(j, "graphs", f);
   if (!graphs.is_object()) throw AppError(f + ": key 'graphs' should be an object");
   std::vector<std::string> needed = {"template", "search"};
-  if (d.refine) needed.push_back("refine");
+  if (d.kind == DecoderKind::kAnchors && d.anchors.mask == MaskKind::kRefine) needed.push_back("refine");
   std::string folder = DirName(f);
   for (const auto &g : needed) {
     GraphSpec spec;
@@ -213,7 +354,11 @@ ModelDesc LoadModelDesc(const std::string &path) {
     }
     d.graphs[g] = spec;
   }
-  CheckConsistency(d);
+  if (d.kind == DecoderKind::kAnchors) {
+    CheckAnchors(d);
+  } else {
+    CheckResponseMap(d);
+  }
   return d;
 }
 

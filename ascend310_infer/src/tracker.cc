@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "inc/siamfc_tracker.h"
 #include "inc/utils.h"
 
 namespace siam {
@@ -24,15 +25,18 @@ inline double PyMax(double a, double b) { return b > a ? b : a; }
 inline double NpMaximum(double a, double b) { return std::isnan(a) ? a : std::isnan(b) ? b : (b > a ? b : a); }
 /** np.maximum(r, 1 / r) */
 inline double Change(double r) { return NpMaximum(r, 1.0 / r); }
-/** Python round() of a float64: round half to even (the default FE_TONEAREST mode). */
-inline double RoundHalfEven(double v) { return std::nearbyint(v); }
 /** scipy.special.expit on float32 stays in float32: 1 / (1 + expf(-x)). */
 inline float Expit(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
-/** src/crop_geometry.py context_size: sqrt((w + p)(h + p)), p = (w + h) * amount. */
-inline double ContextSize(double w, double h, double amount) {
-  double pad = (w + h) * amount;
-  return std::sqrt((w + pad) * (h + pad));
+}  // namespace
+
+std::vector<double> Hanning(int M) {
+  std::vector<double> hann(M, 1.0);
+  if (M > 1) {
+    const double m = M;
+    for (int i = 0; i < M; ++i) hann[i] = 0.5 + 0.5 * std::cos(kPi * (1 - m + 2.0 * i) / (m - 1));
+  }
+  return hann;
 }
 
 int64_t ToIndex(double v, const char *what) {
@@ -40,30 +44,97 @@ int64_t ToIndex(double v, const char *what) {
   return static_cast<int64_t>(v);
 }
 
-double Seconds(std::chrono::steady_clock::time_point since) {
+double SecondsSince(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-}  // namespace
+std::unique_ptr<Tracker> CreateTracker(Backend *backend, const ModelDesc &desc) {
+  switch (desc.kind) {
+    case DecoderKind::kAnchors:
+      return std::make_unique<AnchorTracker>(backend, desc);
+    case DecoderKind::kResponseMap:
+      return std::make_unique<SiamFCTracker>(backend, desc);
+  }
+  throw AppError(desc.json_path + ": no tracker for its decoder");
+}
 
-SiamTracker::SiamTracker(Backend *backend, const ModelDesc &desc)
+void Tracker::CheckInitBox(const cv::Mat &image, const std::array<double, 4> &box) {
+  const double x = box[0], y = box[1], w = box[2], h = box[3];
+  char text[160];
+  std::snprintf(text, sizeof(text), "init box [%g, %g, %g, %g]", x, y, w, h);
+  if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(w) || !std::isfinite(h)) {
+    throw AppError(std::string(text) + " has non-finite values");
+  }
+  if (w <= 0 || h <= 0) throw AppError(std::string(text) + " has zero or negative area");
+  if (x >= image.cols || y >= image.rows || x + w <= 0 || y + h <= 0) {
+    throw AppError(std::string(text) + " lies outside the " + std::to_string(image.cols) + "x" +
+                   std::to_string(image.rows) + " image");
+  }
+}
+
+void Tracker::CropResize(const cv::Mat &image, int64_t xmin, int64_t ymin, int side, int model_size,
+                         const unsigned char pad[3], bool rgb, float *dst) {
+  const int sz = side;
+  const int64_t x0 = std::max<int64_t>(xmin, 0), y0 = std::max<int64_t>(ymin, 0);
+  const int64_t x1 = std::min<int64_t>(xmin + sz, image.cols), y1 = std::min<int64_t>(ymin + sz, image.rows);
+  cv::Mat patch;
+  if (x0 == xmin && y0 == ymin && x1 == xmin + sz && y1 == ymin + sz) {
+    patch = image(cv::Rect(static_cast<int>(x0), static_cast<int>(y0), sz, sz));
+  } else {
+    canvas_.create(sz, sz, CV_8UC3);
+    canvas_.setTo(cv::Scalar(pad[0], pad[1], pad[2]));
+    if (x1 > x0 && y1 > y0) {
+      cv::Rect src(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x1 - x0), static_cast<int>(y1 - y0));
+      image(src).copyTo(canvas_(cv::Rect(static_cast<int>(x0 - xmin), static_cast<int>(y0 - ymin), src.width,
+                                         src.height)));
+    }
+    patch = canvas_;
+  }
+  if (model_size != sz) {
+    cv::resize(patch, resized_, cv::Size(model_size, model_size), 0, 0, cv::INTER_LINEAR);
+    patch = resized_;
+  }
+  // HWC uint8 (frame order B, G, R) -> CHW float32 in the network's order
+  const size_t plane = static_cast<size_t>(model_size) * model_size;
+  const int first = rgb ? 2 : 0, last = rgb ? 0 : 2;
+  for (int y = 0; y < model_size; ++y) {
+    const unsigned char *row = patch.ptr<unsigned char>(y);
+    for (int x = 0; x < model_size; ++x) {
+      size_t i = static_cast<size_t>(y) * model_size + x;
+      dst[i] = row[3 * x + first];
+      dst[plane + i] = row[3 * x + 1];
+      dst[2 * plane + i] = row[3 * x + last];
+    }
+  }
+}
+
+AnchorTracker::AnchorTracker(Backend *backend, const ModelDesc &desc)
     : backend_(backend),
       desc_(desc),
       cfg_(desc.track),
-      is_mask_(desc.arch == "siammask"),
-      score_size_(desc.score_size),
-      num_positions_(desc.NumAnchors() * desc.score_size * desc.score_size) {
+      anchors_(desc.anchors),
+      is_mask_(desc.anchors.mask != MaskKind::kNone),
+      score_size_(desc.anchors.score_size),
+      num_positions_(desc.anchors.NumAnchors() * desc.anchors.score_size * desc.anchors.score_size) {
+  const GraphSpec &search = desc.Graph("search");
+  cls_ = search.OutputIndex("cls", desc.json_path);
+  loc_ = search.OutputIndex("loc", desc.json_path);
+  if (is_mask_) {
+    mask_out_ = search.OutputIndex("mask", desc.json_path);
+    const char *features[4] = {"f0", "f1", "f2", "corr_feature"};
+    for (int i = 0; i < 4; ++i) features_[i] = search.OutputIndex(features[i], desc.json_path);
+  }
   // src/models/anchors.py tracking_anchors: float32 corners of the base anchors
   // (ws = int(sqrt(stride^2 / r)), hs = int(ws * r), times the scale), their
   // float32 widths, centres at -(S // 2) * stride + stride * i; anchor-major,
   // then y, then x, the order of the network's channels.
-  const int S = score_size_, stride = desc.anchor_stride;
+  const int S = score_size_, stride = anchors_.stride;
   const double base = static_cast<double>(stride) * stride;
   const float ori = static_cast<float>(-(S / 2) * stride);
-  for (double r : desc.anchor_ratios) {
+  for (double r : anchors_.ratios) {
     int ws = static_cast<int>(std::sqrt(base * 1.0 / r));
     int hs = static_cast<int>(ws * r);
-    for (double s : desc.anchor_scales) {
+    for (double s : anchors_.scales) {
       double w = ws * s, h = hs * s;
       float aw = static_cast<float>(w * 0.5) - static_cast<float>(-w * 0.5);
       float ah = static_cast<float>(h * 0.5) - static_cast<float>(-h * 0.5);
@@ -77,14 +148,9 @@ SiamTracker::SiamTracker(Backend *backend, const ModelDesc &desc)
       }
     }
   }
-  // np.tile(np.outer(np.hanning(S), np.hanning(S)).ravel(), A), with numpy's
-  // hanning: 0.5 + 0.5 * cos(pi * n / (M - 1)), n = 1 - M, 3 - M, ..., M - 1
-  std::vector<double> hann(S, 1.0);
-  if (S > 1) {
-    const double M = S;
-    for (int i = 0; i < S; ++i) hann[i] = 0.5 + 0.5 * std::cos(kPi * (1 - M + 2.0 * i) / (M - 1));
-  }
-  for (int a = 0; a < desc.NumAnchors(); ++a) {
+  // np.tile(np.outer(np.hanning(S), np.hanning(S)).ravel(), A)
+  const std::vector<double> hann = Hanning(S);
+  for (int a = 0; a < anchors_.NumAnchors(); ++a) {
     for (int y = 0; y < S; ++y) {
       for (int x = 0; x < S; ++x) window_.push_back(hann[y] * hann[x]);
     }
@@ -97,61 +163,20 @@ SiamTracker::SiamTracker(Backend *backend, const ModelDesc &desc)
   penalty_.resize(num_positions_);
 }
 
-void SiamTracker::Crop(const cv::Mat &image, int model_size, int original_size, Buffer *out) {
-  // src/tracker/crop.py get_subwindow: square crop of side original_size with
-  // corners rounded as the export says, mean-colour (uint8) padding outside the
-  // image, cv::resize INTER_LINEAR to model_size, then HWC uint8 -> CHW float32.
-  const int sz = original_size;
+void AnchorTracker::Crop(const cv::Mat &image, int model_size, int original_size, Buffer *out) {
+  // src/tracker/crop.py get_subwindow: square crop of side original_size whose corner
+  // centre - (side + 1) / 2 is rounded as the export says, mean-colour (uint8) padding
   const double c = (original_size + 1) / 2.0;
   auto round_corner = [this](double v) { return desc_.round_half_even ? RoundHalfEven(v) : std::floor(v + 0.5); };
   const int64_t xmin = ToIndex(round_corner(center_x_ - c), "crop corner");
   const int64_t ymin = ToIndex(round_corner(center_y_ - c), "crop corner");
-  const int64_t x0 = std::max<int64_t>(xmin, 0), y0 = std::max<int64_t>(ymin, 0);
-  const int64_t x1 = std::min<int64_t>(xmin + sz, image.cols), y1 = std::min<int64_t>(ymin + sz, image.rows);
-  cv::Mat patch;
-  if (x0 == xmin && y0 == ymin && x1 == xmin + sz && y1 == ymin + sz) {
-    patch = image(cv::Rect(static_cast<int>(x0), static_cast<int>(y0), sz, sz));
-  } else {
-    canvas_.create(sz, sz, CV_8UC3);
-    canvas_.setTo(cv::Scalar(avg_[0], avg_[1], avg_[2]));
-    if (x1 > x0 && y1 > y0) {
-      cv::Rect src(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x1 - x0), static_cast<int>(y1 - y0));
-      image(src).copyTo(canvas_(cv::Rect(static_cast<int>(x0 - xmin), static_cast<int>(y0 - ymin), src.width,
-                                         src.height)));
-    }
-    patch = canvas_;
-  }
-  if (model_size != sz) {
-    cv::resize(patch, resized_, cv::Size(model_size, model_size));
-    patch = resized_;
-  }
-  const size_t plane = static_cast<size_t>(model_size) * model_size;
-  out->resize(3 * plane);
-  float *dst = out->data();
-  for (int y = 0; y < model_size; ++y) {
-    const unsigned char *row = patch.ptr<unsigned char>(y);
-    for (int x = 0; x < model_size; ++x) {
-      size_t i = static_cast<size_t>(y) * model_size + x;
-      dst[i] = row[3 * x];
-      dst[plane + i] = row[3 * x + 1];
-      dst[2 * plane + i] = row[3 * x + 2];
-    }
-  }
+  out->resize(3 * static_cast<size_t>(model_size) * model_size);
+  CropResize(image, xmin, ymin, original_size, model_size, avg_, desc_.rgb, out->data());
 }
 
-void SiamTracker::Init(const cv::Mat &image, const std::array<double, 4> &box) {
-  // siamrpn_tracker.check_init_box
+void AnchorTracker::Init(const cv::Mat &image, const std::array<double, 4> &box) {
+  CheckInitBox(image, box);
   const double x = box[0], y = box[1], w = box[2], h = box[3];
-  char text[160];
-  std::snprintf(text, sizeof(text), "init box [%g, %g, %g, %g]", x, y, w, h);
-  if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(w) || !std::isfinite(h)) {
-    throw AppError(std::string(text) + " has non-finite values");
-  }
-  if (w <= 0 || h <= 0) throw AppError(std::string(text) + " has zero or negative area");
-  if (x >= image.cols || y >= image.rows || x + w <= 0 || y + h <= 0) {
-    throw AppError(std::string(text) + " lies outside the " + std::to_string(image.cols) + "x" +
-                   std::to_string(image.rows) + " image");
-  }
   center_x_ = x + (w - 1) / 2;
   center_y_ = y + (h - 1) / 2;
   width_ = w;
@@ -166,7 +191,7 @@ void SiamTracker::Init(const cv::Mat &image, const std::array<double, 4> &box) {
   initialised_ = true;
 }
 
-SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
+AnchorTracker::Best AnchorTracker::Search(const cv::Mat &image, int *crop_side) {
   if (!initialised_) throw AppError("Track() called before Init()");
   const double s_z = ContextSize(width_, height_, cfg_.context_amount);
   const double scale_z = cfg_.exemplar_size / s_z;
@@ -175,11 +200,11 @@ SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
   Crop(image, cfg_.instance_size, s_x, &x_);
   auto tic = std::chrono::steady_clock::now();
   outputs_ = backend_->Track(x_, kernels_);
-  network_seconds_ = Seconds(tic);
+  network_seconds_ = SecondsSince(tic);
 
   // _decode + the penalties of _search, element by element in numpy's precision
   const int N = num_positions_;
-  const float *cls = outputs_[0].data, *loc = outputs_[1].data;
+  const float *cls = outputs_[cls_].data, *loc = outputs_[loc_].data;
   const double target = ContextSize(width_ * scale_z, height_ * scale_z, 0.5);
   const double aspect = width_ / height_;
   const double k = cfg_.penalty_k, wi = cfg_.window_influence;
@@ -236,7 +261,7 @@ SiamTracker::Best SiamTracker::Search(const cv::Mat &image, int *crop_side) {
   return out;
 }
 
-void SiamTracker::Update(const Best &best, const cv::Mat &image) {
+void AnchorTracker::Update(const Best &best, const cv::Mat &image) {
   // clip the centre to the image and the size to [10, image side], with Python's min/max
   const double iw = image.cols, ih = image.rows;
   center_x_ = PyMax(0, PyMin(best.cx, iw));
@@ -245,7 +270,7 @@ void SiamTracker::Update(const Best &best, const cv::Mat &image) {
   height_ = PyMax(10, PyMin(best.h, ih));
 }
 
-void SiamTracker::Track(const cv::Mat &image) {
+void AnchorTracker::Track(const cv::Mat &image) {
   int crop_side = 0;
   Best best = Search(image, &crop_side);
   if (is_mask_) {
@@ -257,18 +282,17 @@ void SiamTracker::Track(const cv::Mat &image) {
   }
 }
 
-void SiamTracker::MaskLogits(int y, int x, cv::Mat *logits) {
+void AnchorTracker::MaskLogits(int y, int x, cv::Mat *logits) {
   const int out = cfg_.out_size;
-  if (desc_.refine) {
+  if (anchors_.mask == MaskKind::kRefine) {
     // src/models/siammask.py refine_inputs: zero-padded crops of f0, f1, f2 around
-    // (y, x) (pad, step, side) = (16, 4, 61), (8, 2, 31), (4, 1, 15), and corr at (y, x)
-    static const int kCrop[3][3] = {{16, 4, 61}, {8, 2, 31}, {4, 1, 15}};
+    // (y, x) (pad, step, side: kRefineCrop), and corr_feature at (y, x)
     refine_in_.resize(4);
     for (int f = 0; f < 3; ++f) {
-      const TensorView &map = outputs_[3 + f];
+      const TensorView &map = outputs_[features_[f]];
       const int C = static_cast<int>(map.shape[1]), H = static_cast<int>(map.shape[2]),
                 W = static_cast<int>(map.shape[3]);
-      const int pad = kCrop[f][0], step = kCrop[f][1], side = kCrop[f][2];
+      const int pad = kRefineCrop[f][0], step = kRefineCrop[f][1], side = kRefineCrop[f][2];
       Buffer &p = refine_in_[f];
       p.assign(static_cast<size_t>(C) * side * side, 0.0f);
       const int r0 = step * y - pad, c0 = step * x - pad;
@@ -281,19 +305,19 @@ void SiamTracker::MaskLogits(int y, int x, cv::Mat *logits) {
         }
       }
     }
-    const TensorView &corr = outputs_[6];
+    const TensorView &corr = outputs_[features_[3]];
     const int C = static_cast<int>(corr.shape[1]), H = static_cast<int>(corr.shape[2]),
               W = static_cast<int>(corr.shape[3]);
     refine_in_[3].resize(C);
     for (int ch = 0; ch < C; ++ch) refine_in_[3][ch] = corr.data[(static_cast<size_t>(ch) * H + y) * W + x];
     auto tic = std::chrono::steady_clock::now();
     TensorView v = backend_->Refine({&refine_in_[0], &refine_in_[1], &refine_in_[2], &refine_in_[3]});
-    network_seconds_ += Seconds(tic);
+    network_seconds_ += SecondsSince(tic);
     cv::Mat(out, out, CV_32F, const_cast<float *>(v.data)).copyTo(*logits);
     return;
   }
   // no refine: the mask head's side x side logits at (y, x), resized bilinearly to out_size
-  const TensorView &mask = outputs_[2];
+  const TensorView &mask = outputs_[mask_out_];
   const int M = static_cast<int>(mask.shape[1]), S = score_size_;
   const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(M))));
   cv::Mat head(side, side, CV_32F);
@@ -306,7 +330,7 @@ void SiamTracker::MaskLogits(int y, int x, cv::Mat *logits) {
   }
 }
 
-void SiamTracker::MaskRegion(const Best &best, int crop_side, const cv::Mat &image) {
+void AnchorTracker::MaskRegion(const Best &best, int crop_side, const cv::Mat &image) {
   const int S = score_size_;
   const int pos = best.index % (S * S), y = pos / S, x = pos % S;
   cv::Mat prob;
@@ -321,8 +345,8 @@ void SiamTracker::MaskRegion(const Best &best, int crop_side, const cv::Mat &ima
   const int iw = image.cols, ih = image.rows;
   const double crop_x0 = center_x_ - crop_side / 2.0, crop_y0 = center_y_ - crop_side / 2.0;
   double s = static_cast<double>(crop_side) / cfg_.instance_size;
-  const double sub_x = crop_x0 + (x - cfg_.base_size / 2.0) * desc_.anchor_stride * s;
-  const double sub_y = crop_y0 + (y - cfg_.base_size / 2.0) * desc_.anchor_stride * s;
+  const double sub_x = crop_x0 + (x - cfg_.base_size / 2.0) * anchors_.stride * s;
+  const double sub_y = crop_y0 + (y - cfg_.base_size / 2.0) * anchors_.stride * s;
   const double sub_w = s * cfg_.exemplar_size;
   s = cfg_.out_size / sub_w;
   const double back_x = -sub_x * s, back_y = -sub_y * s, back_w = iw * s, back_h = ih * s;

@@ -107,7 +107,7 @@ cv::Mat ReadFrame(const Sequence &seq, size_t index) {
 
 }  // namespace
 
-SequenceRun RunSupervised(SiamTracker *tracker, const Sequence &seq) {
+SequenceRun RunSupervised(Tracker *tracker, const Sequence &seq) {
   using Clock = std::chrono::steady_clock;
   SequenceRun run;
   size_t restart = 0;
