@@ -86,6 +86,33 @@ def test_eval_refuses_a_damaged_graph(setup, tmp_path, fmt, how, as_process):
     assert not [f for _, _, files in os.walk(out) for f in files if f.endswith(".txt")]
 
 
+def _edited_copy(export, folder, edit):
+    """A copy of ``export`` whose JSON ``edit(desc)`` changed; returns the JSON's path."""
+    shutil.copytree(export, folder)
+    desc_path = next(folder.glob("*.json"))
+    desc = json.loads(desc_path.read_text())
+    edit(desc)
+    desc_path.write_text(json.dumps(desc))
+    return desc_path
+
+
+# the export JSON (format 2) as a user may receive it: from newer code, or edited by hand
+@pytest.mark.parametrize("edit, expected", [
+    (lambda d: d.update(format_version=3), "format_version 3 is newer than this code (this code reads 1 and 2); "
+                                           "update the code"),
+    (lambda d: d.pop("decoder"), "missing key 'decoder'"),
+])
+def test_eval_refuses_an_export_description_it_cannot_read(setup, tmp_path, edit, expected):
+    root, data, exports = setup
+    desc_path = _edited_copy(exports["ONNX"], tmp_path / "export", edit)
+    out = tmp_path / "run"
+    proc = refused_in_process("eval.py", "--backend", "onnx", "--model_dir", desc_path.parent, "--dataset_path",
+                              data, "--dataset_name", "VOTSYN", "--eao_range", "1", "6", "--results_dir",
+                              out / "results", "--filename", out / "eval.json", "--plots", "false")
+    assert_one_line_error(proc, str(desc_path), expected, prefix="eval.py: ")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("fmt, as_process", [("MINDIR", False), ("ONNX", True)])
 def test_demo_refuses_a_damaged_graph(setup, tmp_path, fmt, as_process):
     root, data, exports = setup

@@ -246,8 +246,7 @@ def _decoder(cfg):
     ``response_up`` times with ``upsample`` (src/tracker/siamfc_tracker.py locate_peak)."""
     t = cfg.track
     return {"kind": "response_map", "response_size": (t.instance_size - t.exemplar_size) // TOTAL_STRIDE + 1,
-            "total_stride": TOTAL_STRIDE, "response_up": t.response_up,
-            "upsample": t.upsample,
+            "total_stride": TOTAL_STRIDE, "response_up": t.response_up, "upsample": t.upsample,
             "scale_num": t.scale_num}
 
 
