@@ -237,7 +237,8 @@ def stage_trainpy(p):
     io = sample_io(cfg, net)                     # the Cell's outputs on the same inputs
     kernels = graphs.template(io["template"][2][0])
     errors = [_rel_err(k.asnumpy(), want) for k, want in zip(kernels, io["template"][4])]
-    errors += [_rel_err(got, want) for got, want in zip(graphs.track(io["search"][2][0], kernels).values(), io["search"][4])]
+    outputs = graphs.track(io["search"][2][0], kernels)     # {name: array}, in the declared order
+    errors += [_rel_err(got, want) for got, want in zip(outputs.values(), io["search"][4])]
     tol = TF32_TOL if p["device_target"] == "GPU" else FP32_TOL     # both sides run the device's default kernels
     worst = max(errors)
     return {"ok": bool(np.isfinite(loss)) and worst <= tol, "loss": loss, "mindir_vs_cell": worst, "tol": tol,

@@ -106,8 +106,8 @@ class _ExportedBackend:
         for spec in self.desc["graphs"][graph]["inputs"]:
             if spec["name"] == name and list(np.shape(array)) != spec["shape"]:
                 raise ValueError(f"exported {graph} graph takes {name} of shape {spec['shape']}, got "
-                                 f"{list(np.shape(array))} (the export fixes its input shapes: re-export "
-                                 f"with this track.instance_size / exemplar_size{' / scale_num' if spec['shape'][0] > 1 else ''})")
+                                 f"{list(np.shape(array))} (the export fixes its input shapes from the track.* "
+                                 f"settings it was made with: re-export with these)")
 
     def run(self, graph, inputs):
         """{output name: numpy array} of exported graph ``graph`` on ``inputs`` (in the JSON's order)."""
