@@ -16,10 +16,11 @@ This module sits at the package top because those users live in
 Box coding against anchors is :mod:`src.models.box_coder`; VOT region and
 polygon conversions are :mod:`src.evaluation.geometry`.
 
-The C++ app keeps its own copy (``ascend310_infer/src/tracker.cc``:
-``ContextSize`` and the search side in ``SiamTracker::Search``); a change
-here must be made there too (``tests/test_infer_cpp.py`` runs both trackers
-and compares their boxes).
+The C++ app keeps its own copy (``ascend310_infer/inc/tracker.h``
+``ContextSize``, the search side in ``AnchorTracker::Search``, SiamFC's
+``x_sz`` in ``SiamFCTracker::InitState``); a change here must be made there
+too (``tests/test_infer_cpp.py`` and ``test_infer_cpp_siamfc.py`` run both
+trackers and compare their boxes).
 """
 import numpy as np
 

@@ -42,8 +42,10 @@ def _run(cmd, **kwargs):
 
 @pytest.fixture(scope="session")
 def cpp_build(tmp_path_factory):
-    """BUILD_DIR with main and vot_overlap, built by build.sh cpu."""
-    build_dir = tmp_path_factory.mktemp("ascend310_infer_build")
+    """BUILD_DIR with main, vot_overlap and siamfc_tool, built by build.sh cpu. One folder per
+    session: test_infer_cpp_siamfc.py imports this fixture, and its build is then incremental."""
+    build_dir = tmp_path_factory.getbasetemp() / "ascend310_infer_build"
+    build_dir.mkdir(exist_ok=True)
     proc = _run(["bash", BUILD_SH, "cpu", str(build_dir)])
     if proc.returncode != 0:
         pytest.fail(f"ascend310_infer did not build: {(proc.stderr or proc.stdout).strip()[-3000:]}")
@@ -258,6 +260,24 @@ def test_siamrpn_cpp_matches_python_tracker(siamrpn_runs):
     assert max(diffs.values()) < 0.01, diffs
 
 
+def test_format1_export_runs_and_matches_python(siamrpn_runs, cpp_build, tmp_path):
+    """An export made by the format-1 code (tests/fixtures/export_v1_onnx: no decoder, the anchors in
+    its top-level score_size / anchor / refine keys) runs in the C++ app as the anchors decoder, with
+    eval.py's results on it (read_export upgrades it in memory) and the results of this code's
+    (format-2) export of the same checkpoint."""
+    fixture = os.path.join(ROOT, "tests", "fixtures", "export_v1_onnx")
+    desc = json.loads(open(os.path.join(fixture, "quickstart_siamrpn.json")).read())
+    assert desc["format_version"] == 1 and "decoder" not in desc and "score_size" in desc
+    data, eao = siamrpn_runs["data"], ("5", "40")
+    cpp, _ = _run_infer(cpp_build, fixture, data, "VOTSYN", tmp_path / "cpp", eao)
+    py = _eval_py(data, "VOTSYN", tmp_path / "onnx", eao, "--backend", "onnx", "--model_dir", fixture)
+    diff = _compare(cpp, py, tmp_path / "cpp" / "results", tmp_path / "onnx" / "results")
+    assert diff < 0.01, diff
+    assert cpp["all_videos"]["accuracy"] > 0.3
+    # the same weights through both export formats: the same graphs' numbers, the same decoder
+    assert _result_lines(tmp_path / "cpp" / "results") == _result_lines(siamrpn_runs["root"] / "cpp" / "results")
+
+
 def test_cpp_resumes_and_benchmarks(siamrpn_runs, cpp_build):
     root = siamrpn_runs["root"]
     main = str(cpp_build / "main")
@@ -431,6 +451,15 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
     def renamed_output(d):
         d["graphs"]["search"]["outputs"][0]["name"] = "scores"
 
+    def renamed_kernel(d):          # consistent in the JSON, absent from the graphs
+        d["graphs"]["template"]["outputs"][0]["name"] = d["graphs"]["search"]["inputs"][1]["name"] = "k0"
+
+    def unknown_decoder(d):
+        d["decoder"]["kind"] = "heatmap"
+
+    def newer_format(d):
+        d["format_version"] = 3
+
     def wrong_shape(d):
         d["graphs"]["search"]["outputs"][1]["shape"] = [1, 16, 21, 21]
 
@@ -484,7 +513,13 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
         ([f"--model_path={variant('mindir', mindir)}", f"--manifest={good_manifest}"],
          "holds MINDIR graphs; this build (openvino-cpu) runs ONNX exports"),
         ([f"--model_path={variant('renamed', renamed_output)}", f"--manifest={good_manifest}"],
-         "the search graph has no output named 'scores'"),
+         "graphs.search.outputs has no 'cls' (it lists scores, loc; the decoder reads it)"),
+        ([f"--model_path={variant('renamed_kernel', renamed_kernel)}", f"--manifest={good_manifest}"],
+         "the search graph has no input named 'k0' (listed in the JSON)"),
+        ([f"--model_path={variant('unknown_decoder', unknown_decoder)}", f"--manifest={good_manifest}"],
+         "decoder.kind 'heatmap' has no tracker in this application (it runs anchors and response_map)"),
+        ([f"--model_path={variant('newer_format', newer_format)}", f"--manifest={good_manifest}"],
+         "format_version 3, this application reads 1 and 2; update ascend310_infer"),
         ([f"--model_path={variant('shape', wrong_shape)}", f"--manifest={good_manifest}"],
          "(loc) has shape [1, 16, 21, 21], expected [1, 20, 21, 21]"),
         ([f"--model_path={variant('size', wrong_size)}", f"--manifest={good_manifest}"],

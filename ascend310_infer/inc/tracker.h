@@ -45,8 +45,11 @@ class Tracker {
   double LastNetworkSeconds() const { return network_seconds_; }
 
  protected:
-  /** siamrpn_tracker.check_init_box: finite, positive area, overlapping the image. */
-  static void CheckInitBox(const cv::Mat &image, const std::array<double, 4> &box);
+  /**
+   * base.check_init_box: finite, positive area, overlapping the image (`box_origin`: the index
+   * of the box's first pixel).
+   */
+  static void CheckInitBox(const cv::Mat &image, const std::array<double, 4> &box, int box_origin = 0);
   /**
    * The square crop of `side` frame pixels whose top-left pixel is (xmin, ymin), pixels
    * outside the frame `pad` (frame channel order), cv::resize INTER_LINEAR to model_size

@@ -117,7 +117,7 @@ void SiamFCTracker::Crop(const cv::Mat &image, double size, int out_size, float 
 }
 
 void SiamFCTracker::Init(const cv::Mat &image, const std::array<double, 4> &box) {
-  CheckInitBox(image, box);
+  CheckInitBox(image, box, box_origin_);
   InitState(box);
   // the first frame's mean colour pads every later crop: np.mean (exact sums of uint8
   // values in float64), rounded half-even and clipped to uint8, as cv2.copyMakeBorder writes it

@@ -58,14 +58,15 @@ std::unique_ptr<Tracker> CreateTracker(Backend *backend, const ModelDesc &desc) 
   throw AppError(desc.json_path + ": no tracker for its decoder");
 }
 
-void Tracker::CheckInitBox(const cv::Mat &image, const std::array<double, 4> &box) {
-  const double x = box[0], y = box[1], w = box[2], h = box[3];
+void Tracker::CheckInitBox(const cv::Mat &image, const std::array<double, 4> &box, int box_origin) {
+  const double w = box[2], h = box[3];
   char text[160];
-  std::snprintf(text, sizeof(text), "init box [%g, %g, %g, %g]", x, y, w, h);
-  if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(w) || !std::isfinite(h)) {
+  std::snprintf(text, sizeof(text), "init box [%g, %g, %g, %g]", box[0], box[1], w, h);
+  if (!std::isfinite(box[0]) || !std::isfinite(box[1]) || !std::isfinite(w) || !std::isfinite(h)) {
     throw AppError(std::string(text) + " has non-finite values");
   }
   if (w <= 0 || h <= 0) throw AppError(std::string(text) + " has zero or negative area");
+  const double x = box[0] - box_origin, y = box[1] - box_origin;
   if (x >= image.cols || y >= image.rows || x + w <= 0 || y + h <= 0) {
     throw AppError(std::string(text) + " lies outside the " + std::to_string(image.cols) + "x" +
                    std::to_string(image.rows) + " image");
