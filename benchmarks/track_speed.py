@@ -4,15 +4,16 @@
         [--frames 20] [--rounds 3] [--image_size 640x480] [--cpp_build DIR] [--skip_scoring]
 
 For each model (default: SiamRPN AlexNet-dw, SiamMask without refine, SiamMask
-with refine; random weights, speed does not depend on them) it prints, side by
-side, in one run:
+with refine, SiamFC AlexNetV1; random weights, speed does not depend on them) it
+prints, side by side, in one run:
 
 * the Python tracker on the MindSpore Cell: time per frame spent in the
   network graphs (search graph, plus the refine graph for SiamMask sharp;
   timed around the tracker's own calls), of the end-to-end tracker step (crop, network,
   decoding, penalties, window, update; SiamMask: refine crops, mask warp-back,
-  contour, rotated box), and the tracker overhead relative to the network
-  (goal for SiamRPN <= 15%);
+  contour, rotated box; SiamFC: the three scale crops as one search batch, x16
+  bicubic upsampling of each response, scale penalty, window), and the tracker
+  overhead relative to the network (goal for SiamRPN <= 15%);
 * frames per second of the same Python tracker on the exported graphs:
   MINDIR through MindSpore, ONNX through onnxruntime;
 * frames per second of the C++ application (ascend310_infer, CPU build:
@@ -101,6 +102,14 @@ def time_tracker(cfg, backend, frames):
     return float(np.median(network)), float(np.median(full))
 
 
+def search_label(cfg):
+    """'search 255' or, where the family's search graph takes several crops a frame (SiamFC's
+    scales), 'search 3x255', from the family's graph declaration."""
+    from src.models.registry import graph_specs
+    shape = next(iter(graph_specs(cfg)["search"].shaped_inputs.values()))
+    return f"search {shape[0]}x{shape[-1]}" if shape[0] > 1 else f"search {shape[-1]}"
+
+
 def build_cpp(build_dir):
     """Build (incrementally) the C++ application's CPU back-end; returns (main path, None) or (None, why)."""
     proc = subprocess.run(["bash", os.path.join(ROOT, "ascend310_infer", "build.sh"), "cpu", build_dir],
@@ -155,7 +164,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["configs/siamrpn_alex_dw.yaml",
                                                          "configs/siammask_base.yaml",
-                                                         "configs/siammask_sharp.yaml"])
+                                                         "configs/siammask_sharp.yaml",
+                                                         "configs/siamfc_alexnet.yaml"])
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--image_size", default="640x480")
@@ -183,9 +193,9 @@ def main():
     if cpp_missing:
         print(f"C++ application not built: {cpp_missing}")
     bf16 = bool(cpp_main) and cpu_has_bf16()
-    print(f"{'':<28} {'Python tracker, MindSpore Cell':^39} | {'Python tracker fps':^19} | "
+    print(f"{'':<31} {'Python tracker, MindSpore Cell':^39} | {'Python tracker fps':^19} | "
           f"{'C++ app (OpenVINO CPU), f32':^31} | {'C++ app, bf16':^19}")
-    print(f"{'model':<28} {'network ms':>10} {'tracker ms':>10} {'overhead':>9} {'fps':>7} | "
+    print(f"{'model':<31} {'network ms':>10} {'tracker ms':>10} {'overhead':>9} {'fps':>7} | "
           f"{'MINDIR':>9} {'ONNX':>9} | {'network ms':>10} {'fps':>7} {'vs Cell':>11} | {'fps':>7} {'vs Cell':>11}")
     with tempfile.TemporaryDirectory(prefix="track_speed_") as tmp:
         manifest = write_cpp_inputs(frames, os.path.join(tmp, "frames")) if cpp_main else None
@@ -199,28 +209,34 @@ def main():
                 export_graphs(cfg, net, export_dir, fmt)
                 backends[fmt] = load_exported(export_dir, fmt.lower())[1]
             rounds = {name: [] for name in [*backends, "C++", "C++ bf16"]}
+            cpp_failed = None
             for _ in range(args.rounds):
                 with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
                     for name, backend in backends.items():
                         rounds[name].append(time_tracker(cfg, backend, frames))
-                if cpp_main:
-                    rounds["C++"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"), manifest,
-                                                  args.frames))
-                if bf16:
-                    rounds["C++ bf16"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"), manifest,
-                                                       args.frames, "bf16"))
+                try:
+                    if cpp_main and cpp_failed is None:
+                        rounds["C++"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"),
+                                                      manifest, args.frames))
+                    if bf16 and cpp_failed is None:
+                        rounds["C++ bf16"].append(time_cpp(cpp_main, os.path.join(tmp, f"{cfg.name}_ONNX"),
+                                                           manifest, args.frames, "bf16"))
+                except RuntimeError as e:   # one model the app refuses: its row says why, the rest run
+                    cpp_failed = str(e).splitlines()[-1]
             (network, full), fps = np.median(rounds["Cell"], axis=0), {}
             for fmt in ("MINDIR", "ONNX"):
                 fps[fmt] = 1 / np.median([r[1] for r in rounds[fmt]])
             cpp, cpp_bf16 = "n/a", "n/a (no native bf16)" if cpp_main else "n/a"
-            if cpp_main:
+            if cpp_failed is not None:
+                cpp, cpp_bf16 = f"n/a ({cpp_failed})", "n/a"
+            elif cpp_main:
                 cpp_network, cpp_full = np.median(rounds["C++"], axis=0)
                 cpp = f"{cpp_network * 1e3:10.1f} {1 / cpp_full:7.1f} {full / cpp_full:10.1f}x"
             if bf16:
                 bf16_full = np.median([r[1] for r in rounds["C++ bf16"]])
                 cpp_bf16 = f"{1 / bf16_full:7.1f} {full / bf16_full:10.1f}x"
-            name = f"{cfg.name} (search {cfg.track.instance_size})"
-            print(f"{name:<28} {network * 1e3:10.1f} {full * 1e3:10.1f} {(full - network) / network * 100:8.1f}% "
+            name = f"{cfg.name} ({search_label(cfg)})"
+            print(f"{name:<31} {network * 1e3:10.1f} {full * 1e3:10.1f} {(full - network) / network * 100:8.1f}% "
                   f"{1 / full:7.1f} | {fps['MINDIR']:9.1f} {fps['ONNX']:9.1f} | {cpp} | {cpp_bf16}", flush=True)
     print("goals: Python tracker overhead <= 15% of the network (SiamRPN); C++ app >= 2x the Python "
           "MindSpore tracker (SiamRPN)")
