@@ -107,8 +107,14 @@ class SiamFCTrackConfig(TrackConfig):
         "channel_order": Range(choices=("rgb", "bgr")), "box_origin": Range(low=0, high=1)}
 
 
-def _conv(in_ch, out_ch, k, stride=1, group=1):
-    conv = _conv2d(in_ch, out_ch, k, stride=stride, group=group)
+def layer_widths(width_mult=1.0):
+    """Channels of the input and of conv1..conv5 at ``width_mult`` (even, so that the
+    two groups of conv2/4/5 split them evenly); also SA-Siam's semantic AlexNet's."""
+    return [3] + [max(2, int(ch * width_mult) // 2 * 2) for ch in CHANNELS]
+
+
+def _conv(in_ch, out_ch, k, stride=1, group=1, bias=True):
+    conv = _conv2d(in_ch, out_ch, k, stride=stride, group=group, bias=bias)
     # the reference init (ops.init_weights): xavier_uniform weights, zero bias
     conv.weight.set_data(ms.common.initializer.initializer("XavierUniform", conv.weight.shape, ms.float32))
     return conv
@@ -120,19 +126,22 @@ def _bn(ch):
 
 class AlexNetV1(nn.Cell):
     """127 -> (C, 6, 6), 255 -> 22x22, 239 -> 20x20; stride 8. ``width_mult`` narrows every
-    layer (quick-start models); widths stay even so the two groups split them evenly."""
+    layer (quick-start models); widths stay even so the two groups split them evenly.
+    ``conv_bias=False`` drops the biases of conv1-4, which BN follows (SiamFC-TensorFlow's
+    and SA-Siam's appearance net, src/models/sasiam.py); conv5 always has one."""
 
-    def __init__(self, width_mult=1.0):
+    def __init__(self, width_mult=1.0, conv_bias=True):
         super().__init__()
-        c = [3] + [max(2, int(ch * width_mult) // 2 * 2) for ch in CHANNELS]
+        c = layer_widths(width_mult)
         self.out_channels = c[5]
         g = GROUPS
-        self.conv1 = nn.SequentialCell([_conv(c[0], c[1], 11, 2, g[0]), _bn(c[1]), nn.ReLU(),
+        b = conv_bias
+        self.conv1 = nn.SequentialCell([_conv(c[0], c[1], 11, 2, g[0], b), _bn(c[1]), nn.ReLU(),
                                         nn.MaxPool2d(3, 2, pad_mode="valid")])
-        self.conv2 = nn.SequentialCell([_conv(c[1], c[2], 5, 1, g[1]), _bn(c[2]), nn.ReLU(),
+        self.conv2 = nn.SequentialCell([_conv(c[1], c[2], 5, 1, g[1], b), _bn(c[2]), nn.ReLU(),
                                         nn.MaxPool2d(3, 2, pad_mode="valid")])
-        self.conv3 = nn.SequentialCell([_conv(c[2], c[3], 3, 1, g[2]), _bn(c[3]), nn.ReLU()])
-        self.conv4 = nn.SequentialCell([_conv(c[3], c[4], 3, 1, g[3]), _bn(c[4]), nn.ReLU()])
+        self.conv3 = nn.SequentialCell([_conv(c[2], c[3], 3, 1, g[2], b), _bn(c[3]), nn.ReLU()])
+        self.conv4 = nn.SequentialCell([_conv(c[3], c[4], 3, 1, g[3], b), _bn(c[4]), nn.ReLU()])
         self.conv5 = nn.SequentialCell([_conv(c[4], c[5], 3, 1, g[4])])
 
     def construct(self, x):
