@@ -36,8 +36,8 @@ def tiny_data(tmp_path_factory):
 
 
 def test_registry_lists_the_families_and_refuses_others_in_one_line():
-    assert families() == ["siamfc", "siammask", "siamrpn"]
-    with pytest.raises(ValueError, match=r"^unknown model.arch 'siamxx' \(choose from \['siamfc', 'siammask', "
+    assert families() == ["sasiam", "siamfc", "siammask", "siamrpn"]
+    with pytest.raises(ValueError, match=r"^unknown model.arch 'siamxx' \(choose from \['sasiam', 'siamfc', 'siammask', "
                                          r"'siamrpn'\]\)$"):
         get_family("siamxx")
     assert [g.outputs for g in get_family("siamfc").graphs(_cfg())] == [("kernel0",), ("response",)]
@@ -60,6 +60,34 @@ def test_loader_rows_are_rgb_crops_with_the_constant_label_map(tiny_data):
     assert not np.array_equal(template, bgr_template)
     again = TrackingPairs(cfg, tiny_data, "train")[5]
     np.testing.assert_array_equal(again[1], search)   # reproducible per sample
+
+
+def test_siamfc_alexnet_trains_with_the_reference_recipe():
+    """configs/siamfc_alexnet.yaml is siamfc-pytorch's recipe (../shared/reference/siamfc_sasiam.md
+    sections 5-7); the quick start shares its pairs, labels and loss (only width, data and schedule
+    differ)."""
+    from src.training.lr_schedule import epoch_lrs
+    cfg = load_config(os.path.join(ROOT, "configs", "siamfc_alexnet.yaml"))
+    t = cfg.train
+    assert (t.exemplar_size, t.search_size, t.output_size, t.batch_size, t.epochs) == (127, 239, 15, 8, 50)
+    assert (t.momentum, t.weight_decay, t.frozen_layers) == (0.9, 5e-4, ())
+    # ExponentialLR(gamma = (1e-5 / 1e-2) ** (1 / 50)) stepped per epoch: 1e-2 * gamma ** e, e = 0..49
+    gamma = (1e-5 / 1e-2) ** (1 / 50)
+    np.testing.assert_allclose(epoch_lrs(t.lr, 50), 1e-2 * gamma ** np.arange(50), rtol=1e-4)
+    np.testing.assert_array_equal(SiamFCTargets.from_config(cfg).map, label_map(15)[None])
+    assert get_family("siamfc").build_loss(cfg, get_family("siamfc").build_model(cfg))[0].loss.neg_weight == 1.0
+    # RandomStretch(0.05), CenterCrop(247) + RandomCrop(239): <= 4 px; no colour, blur, gray, flip,
+    # negative pairs: the constant label map needs the target at the crop centre
+    d = cfg.data
+    for aug in (d.template_aug, d.search_aug):
+        assert (aug.shift, aug.scale, aug.blur, aug.flip, aug.color) == (4, 0.05, 0, 0, 0)
+    assert (d.neg, d.gray) == (0, 0)
+    quick = load_config(os.path.join(ROOT, "configs", "quickstart_siamfc.yaml"))
+    assert (quick.data.template_aug, quick.data.search_aug, quick.data.neg) == (d.template_aug, d.search_aug, d.neg)
+    for key in ("exemplar_size", "search_size", "output_size", "batch_size", "momentum", "weight_decay",
+                "r_pos", "r_neg", "label_metric", "neg_weight"):
+        assert getattr(quick.train, key) == getattr(t, key), key
+    assert quick.track == cfg.track
 
 
 def test_peak_metric_counts_peaks_on_positive_cells():
