@@ -33,7 +33,8 @@ Formats (facts: ../shared/reference/siamfc_sasiam.md section 10):
 
 Unmapped source keys and model parameters the files lack are reported as convert_pth
 does; a shape mismatch stops with one line naming the key and both shapes (MindSpore
-layout). With ``--config`` the experiment config is stored in the checkpoint.
+layout). ``--config``: the model section sets the widths (default: SASiamModelConfig()); tf_ckpt
+outputs carry the config, the backbone-only caffe_npy output does not.
 """
 import argparse
 import os
@@ -535,6 +536,8 @@ def map_tf_state(state, target, src, branches=None):
                                   f"detection/biases_appearance or detection/biases_semantic")
         specs.append((f"{held[0]}.head.bias", ["detection/biases"], "vec"))
     branch_target = {n: s for n, s in target.items() if n.split(".")[0] in read}
+    # parameters the configured net lacks (model.attention false: no att_*) stay unmapped keys
+    specs = [spec for spec in specs if spec[0] in branch_target]
     converted, names, used = _convert_specs(plain, specs, src)
     mapped, _, missing = _check_shapes(converted, names, branch_target)
     unmapped = [originals[k] for k in sorted(plain) if k not in used]
@@ -618,11 +621,11 @@ def convert(fmt, srcs, dst, branch=None, config_path=None, model_cfg=None, allow
                                   f"among --src {' '.join(srcs)}")
         missing = sorted(n for n in target if n.split(".")[0] in covered and n not in mapped)
     if missing and not allow_missing:
-        raise ConversionError(f"{srcs[0]}: {len(missing)} model parameters not in the file, "
+        raise ConversionError(f"{', '.join(srcs)}: {len(missing)} model parameters not in the file, "
                               f"e.g. {', '.join(missing[:4])}")
     params = [{"name": n, "data": ms.Tensor(mapped[n])} for n in target if n in mapped]
     append = None
-    if cfg is not None:
+    if cfg is not None and fmt == "tf_ckpt":   # caffe_npy: a backbone-only file, as convert_pth's
         from ..config import to_yaml
         append = {"config": to_yaml(cfg)}
     save_checkpoint_atomic(params, dst, append_dict=append)
