@@ -111,7 +111,7 @@ def test_each_family_builds_its_own_sections():
 def test_a_key_of_another_family_names_key_and_arch(tmp_path):
     rpn = os.path.join(CONFIGS, "quickstart_siamrpn.yaml")
     with pytest.raises(ConfigError, match=r"unknown config key 'track\.scale_num' \(model\.arch siamrpn has no "
-                                          r"such key; siamfc has it\) \(from --track\.scale_num\)$"):
+                                          r"such key; sasiam, siamfc have it\) \(from --track\.scale_num\)$"):
         load_config(rpn, parse_overrides(["--track.scale_num", "5"]))
     path = tmp_path / "fc.yaml"
     path.write_text("version: 2\nmodel: {arch: siamfc}\ntrain: {mask_weight: 3}\n")
@@ -121,7 +121,7 @@ def test_a_key_of_another_family_names_key_and_arch(tmp_path):
     # the arch is read first, overrides included: the file's RPN keys do not fit SiamFC
     with pytest.raises(ConfigError, match=r"unknown config key 'model\.head' \(model\.arch siamfc has no such key"):
         load_config(rpn, parse_overrides(["--model.arch", "siamfc"]))
-    with pytest.raises(ConfigError, match=r"config key 'model\.arch' must be one of siamfc, siammask, siamrpn, "
+    with pytest.raises(ConfigError, match=r"config key 'model\.arch' must be one of sasiam, siamfc, siammask, siamrpn, "
                                           r"got 'siamxx'"):
         load_config(rpn, parse_overrides(["--model.arch", "siamxx"]))
     path.write_text("version: 2\nmodel: {arch: siamfc}\ntrain: {r_pos: 8}\ntrack: {scale_num: 5}\n")

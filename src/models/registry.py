@@ -19,7 +19,7 @@ import importlib
 from typing import Callable, Mapping, Optional, Tuple
 
 # modules of src.models that register a family (imported on the first look-up)
-FAMILY_MODULES = ("siamrpn", "siammask", "siamfc")
+FAMILY_MODULES = ("siamrpn", "siammask", "siamfc", "sasiam")
 
 
 @dataclass(frozen=True)

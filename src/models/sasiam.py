@@ -31,11 +31,17 @@ tracking time the reference feeds the whole 255 search crop of frame 1 as the ex
 Freezing: ``BRANCH_FROZEN_MODULES`` gives the ``train.frozen_modules`` of each branch's run
 (the other branch whole, so SGD's weight decay leaves it alone, plus ``semantic.backbone``).
 
-**Not here yet** (the later steps of issue 14): the family record (``register(Family(...))``
-with graphs, decoder, tracker, targets, loss and validator, and the ``FAMILY_MODULES`` entry),
-so ``model.arch: sasiam`` configs do not load yet; the step LR schedule (0.01, then 0.001
-after epoch 25) and L2 on conv weights only; the caffenet.npy / TensorFlow checkpoint
-converters and the assembly of the two branch checkpoints; export, the back-ends and the C++ app.
+Family record (end of this file, ``model.arch: sasiam``; configs/sasiam_appearance.yaml and
+configs/sasiam_semantic.yaml): tracker src/tracker/sasiam_tracker.py (SiamFC's multi-scale
+tracker, two exemplars, BL's displacement and size clips); SiamFC's targets, BalancedLoss and
+peak validator on the trained branch (``construct``); graphs: template (z_a (1, 3, 127, 127),
+z_s (1, 3, 255, 255)) -> kernel0, kernel1, search (x (scale_num, 3, 255, 255), kernel0,
+kernel1) -> response; decoder ``response_map`` (plus ``displacement_clip``). The staircase LR
+is the configs' (a flat 25-epoch "warm-up" at 0.01, then 0.001).
+
+**Not here yet** (the later steps of issue 14): L2 on conv weights only (MindSpore's SGD decays
+every trainable parameter, BN and biases included); the caffenet.npy / TensorFlow checkpoint converters and
+the assembly of the two branch checkpoints; the C++ app (a two-input template graph).
 """
 from dataclasses import dataclass, field
 from typing import ClassVar, Tuple
@@ -44,6 +50,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from ..config import NON_NEGATIVE, POSITIVE, POSITIVE_INT, SHARE, LRConfig, ModelConfig, Range
+from .registry import Family, GraphSpec, register
 from .siamfc import GROUPS, TOTAL_STRIDE, AlexNetV1, SiamFCHead, SiamFCTrackConfig, SiamFCTrainConfig, \
     _conv, layer_widths
 
@@ -91,9 +98,10 @@ class SASiamTrainConfig(SiamFCTrainConfig):
     output_size: int = 15
     batch_size: int = 8
     epochs: int = 30
-    # the reference steps 0.01 -> 0.001 after epoch 25; LRConfig (no warm-up, 0.01 -> 0.001)
-    # cannot say a step yet, the training step of issue 14 adds it
-    lr: LRConfig = field(default_factory=lambda: LRConfig(0, 0.01, 0.01, 0.01, 0.001))
+    # the reference's staircase 0.01 for epochs 1-25, 0.001 for 26-30 (MS configuration.py), in
+    # lr_schedule.epoch_lrs' terms: a flat "warm-up" (start = end = 0.01) for 25 epochs, then a
+    # flat log-linear part (0.001 -> 0.001)
+    lr: LRConfig = field(default_factory=lambda: LRConfig(25, 0.01, 0.01, 0.001, 0.001))
     momentum: float = 0.0             # plain SGD
     weight_decay: float = 5e-4
 
@@ -103,11 +111,34 @@ class SASiamTrainConfig(SiamFCTrainConfig):
 @dataclass(frozen=True)
 class SASiamTrackConfig(SiamFCTrackConfig):
     """SiamFC's multi-scale tracker with SiamFC-TensorFlow's settings (MS configuration.py
-    track_config); the semantic exemplar is the frame-1 search crop (instance_size)."""
+    track_config, inference/tracker.py); the semantic exemplar is the frame-1 search crop
+    (instance_size). Differences from SiamFC's (siamfc-pytorch) defaults, per
+    ../shared/reference/siamfc_sasiam.md section 8 (BL) and 11 (MS "as BL"):"""
+    # the target scale relative to frame 1 is clipped to [0.2, 5]
     scale_clip: Tuple[float, ...] = (0.2, 5.0)
+    # the peak's displacement from the map centre is clipped to +-int(272 / 16 / 2) = 8 cells of
+    # the raw response map (BL tracker.py:116-122); 0: no clip (SiamFC's reference)
+    displacement_clip: float = 8.0
+    # BL's centre is x + (w - 1)/2 and its box c - (s - 1)/2 in 0-indexed pixels
+    box_origin: int = 0
+
+    RANGES: ClassVar[dict] = {"displacement_clip": NON_NEGATIVE}
 
 
 # -- semantic backbone ----------------------------------------------------------------------
+
+def zero_pad(x, axis, before, after):
+    """``x`` with ``before`` / ``after`` zero slices along ``axis`` (an NCHW axis), written as a
+    concatenation: ops.pad is MindSpore's PadV3, which its ONNX exporter cannot write."""
+    # tuples, not lists: a list in the graph is a make_list node, which ONNX export lacks too
+    head, tail = x.shape[:axis], x.shape[axis + 1:]
+    parts = (x,)
+    if before:
+        parts = (ops.zeros(head + (before,) + tail, x.dtype),) + parts
+    if after:
+        parts = parts + (ops.zeros(head + (after,) + tail, x.dtype),)
+    return ops.concat(parts, axis=axis) if len(parts) > 1 else x
+
 
 class LocalResponseNorm(nn.Cell):
     """``y = x / (bias + alpha * sum_{|c' - c| <= r} x_c'^2) ** beta`` over channels (NCHW),
@@ -126,7 +157,7 @@ class LocalResponseNorm(nn.Cell):
     def construct(self, x):
         c = x.shape[1]
         r = self.depth_radius
-        sq = ops.pad(x * x, (0, 0, 0, 0, r, r))       # zero channels beyond both ends
+        sq = zero_pad(x * x, 1, r, r)                 # zero channels beyond both ends
         total = sq[:, 0:c]
         for k in range(1, 2 * r + 1):
             total = total + sq[:, k:k + c]
@@ -180,10 +211,10 @@ def attention_grid(size, size5, exemplar_feature_size=6):
 def grid_max(f, b):
     """(N, C, 9): the max of each channel over the 3x3 cells of borders ``b``, cell 3j + i
     for rows b[j]:b[j+1] and columns b[i]:b[i+1] (row outer, as the reference stacks them)."""
-    cells = []
+    cells = ()      # a tuple: a graph list (make_list) cannot be exported to ONNX
     for j in range(3):
         for i in range(3):
-            cells.append(f[:, :, b[j]:b[j + 1], b[i]:b[i + 1]].max(axis=(2, 3)))
+            cells = cells + (f[:, :, b[j]:b[j + 1], b[i]:b[i + 1]].max(axis=(2, 3)),)
     return ops.stack(cells, axis=2)
 
 
@@ -222,9 +253,9 @@ def pad_concat(g4, g5):
     d4 = size - g4.shape[2]
     d5 = size - g5.shape[2]
     if d4:
-        g4 = ops.pad(g4, (d4 // 2, d4 - d4 // 2, d4 // 2, d4 - d4 // 2))
+        g4 = zero_pad(zero_pad(g4, 2, d4 // 2, d4 - d4 // 2), 3, d4 // 2, d4 - d4 // 2)
     if d5:
-        g5 = ops.pad(g5, (d5 // 2, d5 - d5 // 2, d5 // 2, d5 - d5 // 2))
+        g5 = zero_pad(zero_pad(g5, 2, d5 // 2, d5 - d5 // 2), 3, d5 // 2, d5 - d5 // 2)
     return ops.concat((g4, g5), axis=1)
 
 
@@ -347,3 +378,91 @@ class SASiam(nn.Cell):
 def build(cfg):
     """The SA-Siam network for ``cfg`` (reads ``cfg.model`` and ``cfg.train.branch``)."""
     return SASiam(cfg.model, cfg.train.branch)
+
+
+# -- the SA-Siam family (src/models/registry.py); factories import lazily, see there ----------
+# Tracker: src/tracker/sasiam_tracker.py; targets, loss and validator: SiamFC's (siamfc_loss.py,
+# src/training/validate.py), run on the branch train.branch names.
+
+class SASiamTemplateNet(nn.Cell):
+    """(z_a, z_s) -> (kernel0, kernel1): the appearance exemplar (track.exemplar_size) and the
+    semantic one (the whole frame-1 search crop, track.instance_size). split.TemplateNet takes
+    one crop; SA-Siam's template graph takes two."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def construct(self, z_a, z_s):
+        return self.model.template(z_a, z_s)
+
+
+def check_branch_frozen(train_cfg):
+    """One line when ``train.frozen_modules`` lacks what ``train.branch``'s run must hold fixed
+    (BRANCH_FROZEN_MODULES): the other branch (else weight decay shrinks it) and, for the
+    semantic branch, the pretrained CaffeNet."""
+    need = BRANCH_FROZEN_MODULES[train_cfg.branch]
+    missing = [m for m in need if m not in train_cfg.frozen_modules]
+    if missing:
+        raise ValueError(f"config key 'train.frozen_modules' must include {list(need)} for train.branch "
+                         f"'{train_cfg.branch}' (lacks {missing})")
+
+
+def _tracker(cfg, backend):
+    from ..tracker.sasiam_tracker import SASiamTracker
+    return SASiamTracker(backend, cfg.track, total_stride=TOTAL_STRIDE)
+
+
+def _loss(cfg, network):
+    from .siamfc_loss import SiamFCWithLoss
+    check_branch_frozen(cfg.train)
+    return SiamFCWithLoss(network, cfg.train.neg_weight), ("logistic",)
+
+
+def _targets(cfg, split):
+    from .siamfc_loss import SiamFCTargets
+    return SiamFCTargets.from_config(cfg)
+
+
+def _validator(cfg, network, loss_cell):
+    # the network's construct is the trained branch's (z, x) -> response, as SiamFC's
+    from ..training.validate import siamfc_validator
+    return siamfc_validator(cfg, network, loss_cell)
+
+
+def _graphs(cfg):
+    """Template: the appearance exemplar z_a (1, 3, 127, 127) and the semantic exemplar z_s
+    (1, 3, 255, 255), the whole centre-scale search crop of frame 1 (MS inference_wrapper);
+    search: the frame's ``scale_num`` crops against both kernels -> the fused response."""
+    from .split import SearchNet
+    t = cfg.track
+    return (GraphSpec("template", SASiamTemplateNet,
+                      (("z_a", (1, 3, t.exemplar_size, t.exemplar_size)),
+                       ("z_s", (1, 3, t.instance_size, t.instance_size))), ("kernel0", "kernel1")),
+            GraphSpec("search", SearchNet, (("x", (t.scale_num, 3, t.instance_size, t.instance_size)),
+                                            ("kernel0", None), ("kernel1", None)), ("response",),
+                      batch_may_exceed_one=True))
+
+
+def _decoder(cfg):
+    """SiamFC's response_map decoder (the fused map is a SiamFC response), with the tracker's
+    displacement clip (SiamFC-TensorFlow, which SA-Siam's tracker is)."""
+    from .siamfc import _decoder as siamfc_decoder
+    return {**siamfc_decoder(cfg), "displacement_clip": cfg.track.displacement_clip}
+
+
+def _input_color(cfg):
+    return cfg.track.channel_order.upper()
+
+
+register(Family(
+    name="sasiam", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
+    label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
+    build_validator=_validator, graphs=_graphs, decoder=_decoder,
+    config_sections={"model": SASiamModelConfig, "train": SASiamTrainConfig, "track": SASiamTrackConfig},
+    # crops as SiamFC's tracker cuts them (siamfc_tracker.crop_and_resize, half-even corners)
+    crop_rounding="round_half_even", input_color=_input_color,
+    start_warning=lambda cfg: ("train.branch semantic without train.pretrained.semantic.backbone: the frozen "
+                               "CaffeNet keeps its random initial weights"
+                               if cfg.train.branch == "semantic" and "semantic.backbone" not in cfg.train.pretrained
+                               else None)))
