@@ -44,6 +44,9 @@ RECIPES = {
     "siammask_sharp.yaml": ({"YTB_VOS": ("ytb_vos", 20, 100000, True), "COCO": ("coco", 1, -1, True)}, 200000),
     # siamfc-pytorch: GOT-10k, one pair per sequence per epoch (0 = the sum of num_use)
     "siamfc_alexnet.yaml": ({"GOT10K": ("got10k", 100, -1, False)}, 0),
+    # microsoft/SA-Siam (SiamFC-TensorFlow's data): ImageNet VID, max_frame_dist 100, 5.32e4 pairs per epoch
+    "sasiam_appearance.yaml": ({"VID": ("vid", 100, -1, False)}, 53200),
+    "sasiam_semantic.yaml": ({"VID": ("vid", 100, -1, False)}, 53200),
 }
 
 
