@@ -77,7 +77,7 @@ def test_configs_are_the_reference_recipe_per_branch():
     cfg = _cfg("semantic")
     assert get_family("sasiam").decoder(cfg) == {
         "kind": "response_map", "response_size": 17, "total_stride": 8, "response_up": 16,
-        "upsample": "bicubic", "scale_num": 3, "displacement_clip": 8.0}
+        "upsample": "bicubic_tf_align_corners", "scale_num": 3, "displacement_clip": 8.0}
     specs = get_family("sasiam").graphs(cfg)
     assert [(s.name, s.input_names, s.outputs) for s in specs] == [
         ("template", ("z_a", "z_s"), ("kernel0", "kernel1")), ("search", ("x", "kernel0", "kernel1"), ("response",))]
@@ -109,6 +109,32 @@ class _Recorder:
 
     def track(self, x, kernels):
         return self.backend.track(x, kernels)
+
+
+def test_tf_upsampling_is_keys_cubic_with_aligned_corners():
+    """TF 1's resize_bicubic(align_corners=True): output pixel o samples the source at
+    o * (17 - 1) / (272 - 1), Keys' cubic a = -0.75 over the four nearest source cells (edge
+    cells repeated). TF tabulates the weights at 1/1024 steps, hence the tolerance against the
+    exact float64 formula (measured 8e-4 of the maps' range)."""
+    from src.tracker.sasiam_tracker import tf_resize_bicubic
+
+    def keys(t, a=-0.75):
+        t = np.abs(t)
+        return np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                        np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+
+    maps = np.random.default_rng(1).random((3, 17, 17)).astype(np.float32)
+    out = tf_resize_bicubic(maps, 272)
+    assert out.shape == (3, 272, 272) and out.dtype == np.float32
+    weights = np.zeros((272, 17))
+    for o, p in enumerate(np.arange(272) * 16 / 271):
+        for k in range(-1, 3):
+            weights[o, min(max(int(p) + k, 0), 16)] += keys(p - (int(p) + k))
+    exact = np.einsum("yi,nij,xj->nyx", weights, maps.astype(np.float64), weights)
+    assert np.abs(out - exact).max() < 2e-3
+    # aligned corners: the corner cells are kept exactly (cv2's half-pixel bicubic does not)
+    np.testing.assert_array_equal(out[:, [0, -1]][:, :, [0, -1]], maps[:, [0, -1]][:, :, [0, -1]])
+    np.testing.assert_allclose(tf_resize_bicubic(np.full((1, 17, 17), 0.25, np.float32), 272), 0.25, rtol=1e-6)
 
 
 def test_displacement_clip_bounds_the_step_to_eight_cells():

@@ -51,8 +51,8 @@ from mindspore import nn, ops
 
 from ..config import NON_NEGATIVE, POSITIVE, POSITIVE_INT, SHARE, LRConfig, ModelConfig, Range
 from .registry import Family, GraphSpec, register
-from .siamfc import GROUPS, TOTAL_STRIDE, AlexNetV1, SiamFCHead, SiamFCTrackConfig, SiamFCTrainConfig, \
-    _conv, layer_widths
+from .siamfc import GROUPS, TOTAL_STRIDE, UPSAMPLE_METHODS, AlexNetV1, SiamFCHead, SiamFCTrackConfig, \
+    SiamFCTrainConfig, _conv, layer_widths
 
 # semantic net (MS sa_siam.py semantic_net): RGB mean subtracted before the swap to BGR
 SEMANTIC_MEAN_RGB = (123.0, 117.0, 104.0)
@@ -63,6 +63,8 @@ ATTENTION_CELLS = 9          # 3x3 grid of max-pooled cells per channel
 BRANCHES = ("appearance", "semantic")
 # train.frozen_modules of each branch's training run (cell names of SASiam)
 BRANCH_FROZEN_MODULES = {"appearance": ("semantic",), "semantic": ("appearance", "semantic.backbone")}
+# track.upsample of the reference's tracker (SiamFC-TensorFlow's inference_wrapper)
+TF_BICUBIC = "bicubic_tf_align_corners"
 
 
 # -- config sections (subclasses of siamfc.py's; the family record will name them) ----------
@@ -121,8 +123,12 @@ class SASiamTrackConfig(SiamFCTrackConfig):
     displacement_clip: float = 8.0
     # BL's centre is x + (w - 1)/2 and its box c - (s - 1)/2 in 0-indexed pixels
     box_origin: int = 0
+    # the response upsampling of TF 1's tf.image.resize_images(BICUBIC, align_corners=True)
+    # (src/tracker/sasiam_tracker.py tf_resize_bicubic); "bicubic" / "bilinear": SiamFC's cv2 ones
+    upsample: str = TF_BICUBIC
 
-    RANGES: ClassVar[dict] = {"displacement_clip": NON_NEGATIVE}
+    RANGES: ClassVar[dict] = {"displacement_clip": NON_NEGATIVE,
+                              "upsample": Range(choices=UPSAMPLE_METHODS + (TF_BICUBIC,))}
 
 
 # -- semantic backbone ----------------------------------------------------------------------
