@@ -29,6 +29,7 @@ import numpy as np
 from scipy.special import expit
 
 from ..models.sasiam import TF_BICUBIC
+from .base import check_init_box
 from .siamfc_tracker import SiamFCTracker, locate_peak
 
 # TF 1 resize_bicubic_op.cc (align_corners, no half-pixel centres): Keys' cubic with a = -0.75,
@@ -88,7 +89,6 @@ class SASiamTracker(SiamFCTracker):
     def init(self, image, box):
         # SiameseTracker.init with two exemplar crops for the two-input template graph
         image = self._network_image(image)
-        from .base import check_init_box
         check_init_box(box, image.shape, self.box_origin)
         self.init_state(box)
         self.channel_average = self._channel_mean(image)
