@@ -40,8 +40,8 @@ kernel1) -> response; decoder ``response_map`` (plus ``displacement_clip``). The
 is the configs' (a flat 25-epoch "warm-up" at 0.01, then 0.001).
 
 **Not here yet** (the later steps of issue 14): L2 on conv weights only (MindSpore's SGD decays
-every trainable parameter, BN and biases included); the caffenet.npy / TensorFlow checkpoint converters and
-the assembly of the two branch checkpoints; the C++ app (a two-input template graph).
+every trainable parameter, BN and biases included); the assembly of the two branch
+checkpoints (converters: src/tools/convert_sasiam.py); the C++ app (a two-input template graph).
 """
 from dataclasses import dataclass, field
 from typing import ClassVar, Tuple
