@@ -53,6 +53,22 @@ def test_trainer_applies_the_scaled_lr_to_the_optimiser():
     np.testing.assert_array_equal(unscaled._optimizer(net, (), 0, 3)[1], step_lrs(cfg.train.lr, 3, 5))
 
 
+def test_optimiser_leaves_batchnorm_running_statistics_alone():
+    """BN's moving mean / variance are parameters that are not learned: the optimiser must not get
+    them (its weight decay and momentum would shrink them every step), also after an unfreeze."""
+    cfg = _tiny_cfg()
+    trainer = Trainer(cfg, ".", ".")
+    trainer.steps_per_epoch = 2
+    net = build_model(cfg)
+    stats = {p.name for p in net.get_parameters() if "moving_" in p.name}
+    assert stats
+    for frozen in (("layer1", "layer2"), ()):       # frozen, then unfrozen as at train.unfreeze_epoch
+        opt, _ = trainer._optimizer(net, frozen, 0, 1)
+        names = {p.name for p in opt.parameters}
+        assert not names & stats and names
+    assert not any(p.requires_grad for p in net.get_parameters() if p.name in stats)
+
+
 def test_amp_level_on_cpu_falls_back_to_o0_and_says_so(caplog):
     assert effective_amp_level("CPU", "O0") == "O0"
     with caplog.at_level("WARNING"):

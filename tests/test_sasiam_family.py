@@ -222,11 +222,8 @@ def test_one_training_step_changes_only_its_branch(branch, tmp_path):
     changed = {n for n in before if not np.array_equal(before[n], after[n])}
 
     if branch == "appearance":
-        # (Trainer._optimizer sets requires_grad on every parameter first, BN's running statistics
-        # included, so they count as trainable; their gradient is zero)
-        assert trainable <= {n for n in before if n.startswith("appearance.")}
-        assert {n for n in trainable if "moving_" not in n} == \
-            {n for n in before if n.startswith("appearance.") and "moving_" not in n}
+        # BN's running statistics are not learnable parameters (the optimiser never gets them)
+        assert trainable == {n for n in before if n.startswith("appearance.") and "moving_" not in n}
         # BN's running statistics move too (train mode), the semantic branch not at all
         assert changed <= {n for n in before if n.startswith("appearance.")}
         assert any("moving_mean" in n for n in changed)

@@ -148,6 +148,7 @@ class Trainer:
         self.metrics_path = os.path.join(output_dir, "metrics.json")
         self.family = get_family(cfg.model.arch)
         self.frozen_modules = tuple(cfg.train.frozen_modules)
+        self._learnable = None   # names of the network's learnable parameters (see _optimizer)
         self.lr_scale = lr_scale(cfg.train, group_size)
         self.amp_level = amp_level
         self.unreadable = None   # the loader's UnreadableImages counter, one for the whole run
@@ -201,8 +202,13 @@ class Trainer:
     # -- training ---------------------------------------------------------
     def _optimizer(self, net, frozen, first, last):
         cfg = self.cfg
+        if self._learnable is None:
+            # what the network declares learnable, before any freezing: BatchNorm's running
+            # statistics are parameters with requires_grad False, and turning them on would hand them
+            # to SGD, whose weight decay and momentum would then shrink them every step
+            self._learnable = {p.name for p in net.trainable_params()}
         for p in net.get_parameters():
-            p.requires_grad = True
+            p.requires_grad = p.name in self._learnable
         for name in frozen:
             for p in getattr(net.backbone, name).get_parameters():
                 p.requires_grad = False
