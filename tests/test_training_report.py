@@ -38,3 +38,20 @@ def test_siammask_run_reports_and_requires_mask_iou_growth(tmp_path, capsys):
 def test_missing_metrics_is_a_one_line_error(tmp_path):
     with pytest.raises(SystemExit, match="no metrics file at"):
         main([str(tmp_path)])
+
+
+def test_siamfc_run_reports_its_peak_metric_and_min_gain(tmp_path, capsys):
+    """SiamFC's validator writes peak_within_r_pos; its untrained baseline is far from 0, so the
+    quick start asks for a smaller gain (--min_gain) than SiamRPN's default 2x."""
+    def epoch(loss, peak):
+        return {"loss": loss, "peak_within_r_pos": peak, "pairs_per_s": 20.0}
+    run = {0: {"peak_within_r_pos": 0.438}, 1: epoch(0.60, 0.6), 10: epoch(0.42, 0.786)}
+    folder = _write(tmp_path, run)
+    assert main([folder]) == 1                       # 1.8x < 2x
+    out = capsys.readouterr().out
+    assert "response peak lies within the positive radius: untrained 0.438, after epoch 10 0.786" in out
+    assert main([folder, "--min_gain", "1.2"]) == 0
+    assert "the model learned" in capsys.readouterr().out
+    both = {0: {"peak_within_r_pos": 0.4, "top_anchor_iou>0.5": 0.0}, 1: epoch(0.6, 0.6)}
+    with pytest.raises(SystemExit, match="holds top_anchor_iou>0.5 and peak_within_r_pos of the held-out"):
+        main([_write(tmp_path, both)])

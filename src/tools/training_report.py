@@ -2,8 +2,9 @@
 
     python -m src.tools.training_report OUTPUT_DIR [--eval_json eval.json] [--min_gain 2.0]
 
-Prints epoch, mean loss and held-out top-anchor hit rate (SiamMask runs also
-the mask loss and the held-out mask IoU at positive positions), then compares
+Prints epoch, mean loss and the family's held-out metric (SiamRPN / SiamMask:
+top-anchor hit rate; SiamFC: share of response peaks within the positive radius;
+SiamMask runs also the mask loss and the held-out mask IoU at positive positions), then compares
 the last epoch with the untrained model (epoch 0); with ``--eval_json`` (a
 checkpoint sweep of eval.py over epoch 0 and the last epoch) also their
 tracking EAO. Exits 1 when the hit rate or the EAO did not grow at least
@@ -15,7 +16,11 @@ import json
 import os
 import sys
 
-METRIC = "top_anchor_iou>0.5"
+# the held-out metrics the validators write (src/training/validate.py), as the report names them
+METRICS = {
+    "top_anchor_iou>0.5": ("hit rate", "held-out pairs whose top-scoring anchor has IoU > 0.5"),
+    "peak_within_r_pos": ("peak hit", "held-out pairs whose response peak lies within the positive radius"),
+}
 
 
 def main(argv=None):
@@ -30,7 +35,13 @@ def main(argv=None):
     with open(path) as f:
         data = {int(k): v for k, v in json.load(f).items()}
     has_mask = any("mask_iou" in m for m in data.values())
-    columns = [("loss", "loss", 8, ".4f"), (METRIC, "hit rate", 9, ".3f")]
+    found = [key for key in METRICS if any(key in m for m in data.values())]
+    if len(found) != 1:
+        sys.exit(f"training_report: {path} holds {'none' if not found else ' and '.join(found)} of the "
+                 f"held-out metrics {', '.join(METRICS)}")
+    metric = found[0]
+    title, description = METRICS[metric]
+    columns = [("loss", "loss", 8, ".4f"), (metric, title, 9, ".3f")]
     if has_mask:
         columns += [("loss_mask", "mask loss", 9, ".4f"), ("mask_iou", "mask IoU", 9, ".3f")]
     columns.append(("pairs_per_s", "pairs/s", 8, ".1f"))
@@ -43,9 +54,8 @@ def main(argv=None):
     if 0 not in data or not epochs:
         sys.exit("training_report: need the untrained (epoch 0) and at least one trained epoch")
     first, last = data[epochs[0]], data[epochs[-1]]
-    before, after = data[0][METRIC], last[METRIC]
-    print(f"held-out pairs whose top-scoring anchor has IoU > 0.5: untrained {before:.3f}, "
-          f"after epoch {epochs[-1]} {after:.3f}")
+    before, after = data[0][metric], last[metric]
+    print(f"{description}: untrained {before:.3f}, after epoch {epochs[-1]} {after:.3f}")
     print(f"mean training loss: epoch {epochs[0]} {first['loss']:.4f}, epoch {epochs[-1]} {last['loss']:.4f}")
     learned = after >= max(args.min_gain * before, 0.05) and last["loss"] < first["loss"]
     if has_mask:
