@@ -1,15 +1,18 @@
 """The tracker families: one :class:`Family` record per ``model.arch``.
 
 Everything that differs between families is a field of its record, so building a
-model, a tracker, a loss, the loader's label columns, validation, export and the
-back-end checks are look-ups (``get_family(cfg.model.arch).field``), never
-``arch == ...`` branches. Each family registers itself at the end of its own model
-file (``register(Family(...))`` in siamrpn.py, siammask.py, siamfc.py); the
+config (its typed sections), a model, a tracker, a loss, the loader's label columns,
+validation, export (the declared graphs and decoder) and the back-ends are look-ups
+(``get_family(cfg.model.arch).field``), never ``arch == ...`` branches. Each family
+registers itself at the end of its own model file (``register(Family(...))`` in
+siamrpn.py, siammask.py, siamfc.py, sasiam.py); the
 factories there import the tracker, loss and data modules inside their bodies, so a
 model file stays importable on its own and no import cycle arises.
 
-Adding a family: write its model file with a ``register(...)`` call, its tracker
-class, its targets (loader side) and loss cell, and add the module's name to
+Adding a family: write its model file (config section classes, network, ``graphs`` /
+``decoder`` declarations, a ``register(...)`` call), its tracker class (a
+``src/tracker/base.py`` ``SiameseTracker`` subclass), its targets (loader side) and
+loss cell, and add the module's name to
 ``FAMILY_MODULES`` below (the one line outside the family's files: an explicit list
 keeps registration order and import cost predictable, where scanning the package
 would import every backbone and head module).
