@@ -52,7 +52,8 @@ from mindspore import nn, ops
 from ..config import NON_NEGATIVE, POSITIVE, POSITIVE_INT, SHARE, LRConfig, ModelConfig, Range
 from .registry import Family, GraphSpec, register
 from .siamfc import GROUPS, TOTAL_STRIDE, UPSAMPLE_METHODS, AlexNetV1, SiamFCHead, SiamFCTrackConfig, \
-    SiamFCTrainConfig, _conv, layer_widths
+    SiamFCTrainConfig, _conv, channel_order_color, layer_widths, response_label_bytes, response_map_decoder, \
+    response_targets, response_validator
 
 # semantic net (MS sa_siam.py semantic_net): RGB mean subtracted before the swap to BGR
 SEMANTIC_MEAN_RGB = (123.0, 117.0, 104.0)
@@ -425,17 +426,6 @@ def _loss(cfg, network):
     return SiamFCWithLoss(network, cfg.train.neg_weight), ("logistic",)
 
 
-def _targets(cfg, split):
-    from .siamfc_loss import SiamFCTargets
-    return SiamFCTargets.from_config(cfg)
-
-
-def _validator(cfg, network, loss_cell):
-    # the network's construct is the trained branch's (z, x) -> response, as SiamFC's
-    from ..training.validate import siamfc_validator
-    return siamfc_validator(cfg, network, loss_cell)
-
-
 def _graphs(cfg):
     """Template: the appearance exemplar z_a (1, 3, 127, 127) and the semantic exemplar z_s
     (1, 3, 255, 255), the whole centre-scale search crop of frame 1 (MS inference_wrapper);
@@ -453,21 +443,18 @@ def _graphs(cfg):
 def _decoder(cfg):
     """SiamFC's response_map decoder (the fused map is a SiamFC response), with the tracker's
     displacement clip (SiamFC-TensorFlow, which SA-Siam's tracker is)."""
-    from .siamfc import _decoder as siamfc_decoder
-    return {**siamfc_decoder(cfg), "displacement_clip": cfg.track.displacement_clip}
-
-
-def _input_color(cfg):
-    return cfg.track.channel_order.upper()
+    return {**response_map_decoder(cfg), "displacement_clip": cfg.track.displacement_clip}
 
 
 register(Family(
-    name="sasiam", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
-    label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
-    build_validator=_validator, graphs=_graphs, decoder=_decoder,
+    # SiamFC's targets, label map and validator: the network's construct is the trained branch's
+    # (z, x) -> response, as SiamFC's
+    name="sasiam", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=response_targets,
+    label_columns=("label",), label_bytes=response_label_bytes,
+    build_validator=response_validator, graphs=_graphs, decoder=_decoder,
     config_sections={"model": SASiamModelConfig, "train": SASiamTrainConfig, "track": SASiamTrackConfig},
     # crops as SiamFC's tracker cuts them (siamfc_tracker.crop_and_resize, half-even corners)
-    crop_rounding="round_half_even", input_color=_input_color,
+    crop_rounding="round_half_even", input_color=channel_order_color,
     start_warning=lambda cfg: ("train.branch semantic without train.pretrained.semantic.backbone: the frozen "
                                "CaffeNet keeps its random initial weights"
                                if cfg.train.branch == "semantic" and "semantic.backbone" not in cfg.train.pretrained

@@ -226,17 +226,24 @@ def _loss(cfg, network):
     return SiamFCWithLoss(network, cfg.train.neg_weight), ("logistic",)
 
 
-def _targets(cfg, split):
+# the response-map family parts a family built on SiamFC reuses (sasiam.py): label map targets,
+# the peak-within-r_pos validator, the colour order of track.channel_order, the decoder
+def response_targets(cfg, split):
     from .siamfc_loss import SiamFCTargets
     return SiamFCTargets.from_config(cfg)
 
 
-def _validator(cfg, network, loss_cell):
+def response_label_bytes(cfg):
+    """Bytes of one row's label map (output_size^2 float32)."""
+    return cfg.train.output_size ** 2 * 4
+
+
+def response_validator(cfg, network, loss_cell):
     from ..training.validate import siamfc_validator
     return siamfc_validator(cfg, network, loss_cell)
 
 
-def _input_color(cfg):
+def channel_order_color(cfg):
     return cfg.track.channel_order.upper()
 
 
@@ -250,7 +257,7 @@ def _graphs(cfg):
                                             ("kernel0", None)), ("response",), batch_may_exceed_one=True))
 
 
-def _decoder(cfg):
+def response_map_decoder(cfg):
     """The export JSON's decoder entry: the raw (scale_num, 1, r, r) response maps, upsampled
     ``response_up`` times with ``upsample`` (src/tracker/siamfc_tracker.py locate_peak)."""
     t = cfg.track
@@ -260,9 +267,9 @@ def _decoder(cfg):
 
 
 register(Family(
-    name="siamfc", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=_targets,
-    label_columns=("label",), label_bytes=lambda cfg: cfg.train.output_size ** 2 * 4,
-    build_validator=_validator, graphs=_graphs, decoder=_decoder,
+    name="siamfc", build_model=build, build_tracker=_tracker, build_loss=_loss, build_targets=response_targets,
+    label_columns=("label",), label_bytes=response_label_bytes,
+    build_validator=response_validator, graphs=_graphs, decoder=response_map_decoder,
     config_sections={"model": SiamFCModelConfig, "train": SiamFCTrainConfig, "track": SiamFCTrackConfig},
     # the reference crops with np.round (half to even), see siamfc_tracker.crop_and_resize
-    crop_rounding="round_half_even", input_color=_input_color))
+    crop_rounding="round_half_even", input_color=channel_order_color))

@@ -257,11 +257,16 @@ def main(argv=None):
         sys.exit(f"convert_pth: {e}")
     for key, name, file_shape, model_shape in mismatched:
         print(f"shape mismatch, skipped: {key} {file_shape} in the file, {name} {model_shape} in the model")
+    report(unmapped, missing, args.dst)
+
+
+def report(unmapped, missing, dst):
+    """What a conversion left out, then the file written (the converters' common last lines)."""
     for key in unmapped:
         print(f"unmapped key in source (ignored): {key}")
     for key in missing:
         print(f"model parameter not in source (left at init): {key}")
-    print(f"wrote {args.dst}")
+    print(f"wrote {dst}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ import sys
 import numpy as np
 
 from ..models.sasiam import BRANCHES
-from .convert_pth import ConversionError, map_state_dict
+from .convert_pth import ConversionError, map_state_dict, report
 
 FORMATS = ("caffe_npy", "tf_ckpt")
 BRANCH_CHOICES = ("semantic", "appearance", "both")
@@ -649,11 +649,7 @@ def main(argv=None):
                                     allow_missing=args.allow_missing)
     except (ConversionError, ValueError) as e:
         sys.exit(f"convert_sasiam: {e}")
-    for key in unmapped:
-        print(f"unmapped key in source (ignored): {key}")
-    for key in missing:
-        print(f"model parameter not in source (left at init): {key}")
-    print(f"wrote {args.dst}")
+    report(unmapped, missing, args.dst)
 
 
 if __name__ == "__main__":
