@@ -23,6 +23,8 @@ The post-processing (upsampling, penalties, window, peak, displacement,
 state update) runs without the network: ``update_from_responses`` takes the
 raw ``[scales, 17, 17]`` head outputs.
 """
+import math
+
 import cv2
 import numpy as np
 from scipy.special import expit
@@ -58,9 +60,19 @@ def crop_and_resize(image, center_yx, size, out_size, pad_color):
     return cv2.resize(np.ascontiguousarray(patch), (out_size, out_size), interpolation=cv2.INTER_LINEAR)
 
 
+def hanning(size):
+    """``np.hanning(size)``'s formula, ``0.5 + 0.5 cos(pi n / (size - 1))``, through the C library's
+    cos (``math.cos``). NumPy's float64 cos may take a SIMD path on AVX-512 CPUs, whose last bits
+    differ from the C library's: this way the window is the same on every x86 machine and the same
+    as the C++ app's (``Hanning`` in ascend310_infer/src/tracker.cc, ``std::cos``)."""
+    if size == 1:
+        return np.ones(1)
+    return np.array([0.5 + 0.5 * math.cos(math.pi * n / (size - 1)) for n in range(1 - size, size, 2)])
+
+
 def hann_window(size):
     """``outer(hanning, hanning)`` normalised to sum 1 (float64, as the reference)."""
-    window = np.outer(np.hanning(size), np.hanning(size))
+    window = np.outer(hanning(size), hanning(size))
     return window / window.sum()
 
 
@@ -122,7 +134,9 @@ class SiamFCTracker(SiameseTracker):
         check_values(cfg, "track")
         self.total_stride = total_stride
         n = cfg.scale_num
-        self.scale_factors = cfg.scale_step ** np.linspace(-(n // 2), n // 2, n)
+        # Python's float power is the C library's pow, as the C++ app's std::pow (NumPy's float64
+        # power may take a SIMD path whose last bits depend on the CPU)
+        self.scale_factors = np.array([cfg.scale_step ** float(e) for e in np.linspace(-(n // 2), n // 2, n)])
         self._windows = {}
         self.center = self.target_sz = self.init_sz = self.z_sz = self.x_sz = None
         self.last_scale_id = self.last_peak = None
