@@ -204,11 +204,12 @@ def _short(digest):
     return str(digest)[:12]
 
 
-def _flatten(data, prefix=""):
+def flatten(data, prefix=""):
+    """{dotted key: leaf value} of a nested dict (a config as Config.to_dict gives it)."""
     if isinstance(data, dict):
         out = {}
         for k, v in data.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
+            out.update(flatten(v, f"{prefix}{k}."))
         return out
     return {prefix[:-1]: data}
 
@@ -237,7 +238,7 @@ def _model_difference(old, new):
 
 
 def _config_difference(old, new, most=4):
-    a, b = _flatten(old), _flatten(new)
+    a, b = flatten(old), flatten(new)
     keys = [k for k in list(b) + [k for k in a if k not in b] if a.get(k, "<unset>") != b.get(k, "<unset>")]
     if not keys:
         return None
