@@ -48,6 +48,7 @@ class ConfigError(ValueError):
 # choices of string keys checked at load time (train.py, eval.py and export read them)
 AMP_LEVELS = ("O0", "O2", "O3")
 LR_SCALING = ("none", "linear", "sqrt")
+WEIGHT_DECAY_ON = ("all", "conv_weights")      # train.weight_decay_on (see TrainConfig)
 
 
 # ----------------------------------------------------------------------------
@@ -300,6 +301,12 @@ class TrainConfig:
     lr: LRConfig = field(default_factory=LRConfig)
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    # what weight_decay applies to: "all" is MindSpore SGD's own choice (one parameter group: every
+    # trainable parameter except those named *gamma* / *beta*, i.e. BatchNorm's scale and shift;
+    # with backbone_lr_mult's two groups: every trainable parameter); "conv_weights": only the
+    # kernels of convolution layers, no bias, BatchNorm or fully connected weight, as the L2 of
+    # SiamFC-TensorFlow / SA-Siam (slim conv arg_scope) and SiamFC's MatConvNet
+    weight_decay_on: str = "all"
     grad_clip: float = 10.0
     max_loss: float = 1e4           # steps with a larger (or non-finite) loss are skipped
     # backbone layers (layer1..layer5) frozen at the start and trained from unfreeze_epoch on
@@ -334,7 +341,7 @@ class TrainConfig:
     RANGES: ClassVar[dict] = {
         "exemplar_size": POSITIVE_INT, "search_size": POSITIVE_INT, "output_size": POSITIVE_INT,
         "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT, "momentum": Range(low=0, high=0.999999),
-        "weight_decay": NON_NEGATIVE, "grad_clip": POSITIVE, "max_loss": Range(low=0, open_low=True, inf_ok=True),
+        "weight_decay": NON_NEGATIVE, "weight_decay_on": Range(choices=WEIGHT_DECAY_ON), "grad_clip": POSITIVE, "max_loss": Range(low=0, open_low=True, inf_ok=True),
         "unfreeze_epoch": NON_NEGATIVE, "backbone_lr_mult": NON_NEGATIVE, "pretrained": NAME,
         "seed": Range(low=0, high=2 ** 63 - 1), "log_interval": POSITIVE_INT,
         "lr_scaling": Range(choices=LR_SCALING), "reference_batch": NON_NEGATIVE,

@@ -133,6 +133,25 @@ def load_initial_weights(net, path, cfg=None):
     return missing
 
 
+# the layers whose kernels train.weight_decay_on "conv_weights" decays
+CONV_CELLS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Conv1dTranspose, nn.Conv2dTranspose, nn.Conv3dTranspose)
+
+
+def conv_weight_decay_groups(net, groups, weight_decay):
+    """SGD parameter groups (MindSpore's ``[{"params": [...], ...}]``) that decay only the kernels
+    of ``net``'s convolution layers by ``weight_decay``: every group of ``groups`` (or the plain
+    list of parameters, one group) split into its conv kernels and the rest (weight decay 0),
+    each keeping the group's other keys (its LR)."""
+    kernels = {cell.weight.name for _, cell in net.cells_and_names() if isinstance(cell, CONV_CELLS)}
+    out = []
+    for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+        for decayed, decay in ((True, weight_decay), (False, 0.0)):
+            chosen = [p for p in group["params"] if (p.name in kernels) == decayed]
+            if chosen:
+                out.append({**group, "params": chosen, "weight_decay": decay})
+    return out
+
+
 class Trainer:
     def __init__(self, cfg, data_path, output_dir, rank=0, group_size=1, num_workers=None, amp_level="O0"):
         """``amp_level``: what this device runs (src.device.effective_amp_level)."""
@@ -228,6 +247,8 @@ class Trainer:
             # one LR for all: the same update, and per-group LRs would double the
             # compile time of a ResNet-50 train step
             groups = params
+        if cfg.train.weight_decay_on == "conv_weights":
+            groups = conv_weight_decay_groups(net, groups, cfg.train.weight_decay)
         opt = nn.SGD(groups, learning_rate=ms.Tensor(lrs), momentum=cfg.train.momentum,
                      weight_decay=cfg.train.weight_decay)
         return opt, lrs
