@@ -10,8 +10,10 @@ The experiment config comes from the checkpoint (train.py and convert_pth
 store it; for exported graphs, the export's JSON) unless --config is given;
 dotted overrides (--track.penalty_k 0.2) apply on top (exported graphs have
 fixed input shapes: track.instance_size, and SiamFC's track.scale_num, the
-batch of its search graph, cannot change; such a run is refused before any
-tracking). Exports of every format version load (src/export.py read_export
+batch of its search graph, cannot change, nor can any model.* value the graphs
+hold; such a run is refused before any tracking). On a checkpoint, model.*
+values that leave its parameters as they are may change, e.g. SA-Siam's
+--model.appearance_weight 1 (appearance branch alone) or 0 (semantic alone). Exports of every format version load (src/export.py read_export
 upgrades format 1). Result files go to
 <results_dir>/<dataset_name>/<tracker>/ in the official layouts, beside a
 manifest.json of what made them (checkpoint or exported-graph sha256, the
