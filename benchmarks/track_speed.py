@@ -4,15 +4,16 @@
         [--frames 20] [--rounds 3] [--image_size 640x480] [--cpp_build DIR] [--skip_scoring]
 
 For each model (default: SiamRPN AlexNet-dw, SiamMask without refine, SiamMask
-with refine, SiamFC AlexNetV1; random weights, speed does not depend on them) it
-prints, side by side, in one run:
+with refine, SiamFC AlexNetV1, SA-Siam (configs/sasiam_semantic.yaml: both branches,
+fused); random weights, speed does not depend on them) it prints, side by side, in one run:
 
 * the Python tracker on the MindSpore Cell: time per frame spent in the
   network graphs (search graph, plus the refine graph for SiamMask sharp;
   timed around the tracker's own calls), of the end-to-end tracker step (crop, network,
   decoding, penalties, window, update; SiamMask: refine crops, mask warp-back,
   contour, rotated box; SiamFC: the three scale crops as one search batch, x16
-  bicubic upsampling of each response, scale penalty, window), and the tracker
+  bicubic upsampling of each response, scale penalty, window; SA-Siam: the same on the
+  fused response of both branches, TF's aligned-corner bicubic), and the tracker
   overhead relative to the network (goal for SiamRPN <= 15%);
 * frames per second of the same Python tracker on the exported graphs:
   MINDIR through MindSpore, ONNX through onnxruntime;
@@ -165,7 +166,8 @@ def main():
     parser.add_argument("--configs", nargs="+", default=["configs/siamrpn_alex_dw.yaml",
                                                          "configs/siammask_base.yaml",
                                                          "configs/siammask_sharp.yaml",
-                                                         "configs/siamfc_alexnet.yaml"])
+                                                         "configs/siamfc_alexnet.yaml",
+                                                         "configs/sasiam_semantic.yaml"])
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--image_size", default="640x480")
@@ -232,7 +234,7 @@ def main():
             elif cpp_main:
                 cpp_network, cpp_full = np.median(rounds["C++"], axis=0)
                 cpp = f"{cpp_network * 1e3:10.1f} {1 / cpp_full:7.1f} {full / cpp_full:10.1f}x"
-            if bf16:
+            if bf16 and cpp_failed is None:
                 bf16_full = np.median([r[1] for r in rounds["C++ bf16"]])
                 cpp_bf16 = f"{1 / bf16_full:7.1f} {full / bf16_full:10.1f}x"
             name = f"{cfg.name} ({search_label(cfg)})"
