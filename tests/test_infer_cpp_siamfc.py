@@ -314,7 +314,8 @@ def test_bad_siamfc_descriptions_are_one_line_errors(bag_runs, cpp_build, tmp_pa
         ("decoder.kind", "heatmap", "decoder.kind 'heatmap' has no tracker in this application "
                                     "(it runs anchors and response_map); update ascend310_infer"),
         ("decoder", None, "missing key 'decoder'"),
-        ("decoder.upsample", "nearest", "decoder.upsample 'nearest' (expected bicubic or bilinear)"),
+        ("decoder.upsample", "nearest",
+         "decoder.upsample 'nearest' (expected bicubic, bilinear or bicubic_tf_align_corners)"),
         ("decoder.response_size", 15, "decoder.response_size 15 does not match track sizes (17 expected)"),
         ("graphs.search.inputs.0.shape", [1, 3, 255, 255], "graphs.search.inputs.0 (x) has shape [1, 3, 255, 255], "
                                                             "expected [3, 3, 255, 255] (decoder.scale_num crops"),

@@ -2,7 +2,8 @@
  * Network back-ends: the three graph calls of a Siamese tracker, as float
  * buffers whose shapes are the ones the export's JSON lists.
  *
- *   Template(z)          -> kernels (copied out: the tracker keeps them per target)
+ *   Template(z...)       -> kernels (copied out: the tracker keeps them per target); one
+ *                           input buffer per template-graph input (SA-Siam: z_a, z_s)
  *   Track(x, kernels)    -> search outputs (views into the runtime's buffers,
  *                           valid until the next Track call; SiamMask's are ~20 MB)
  *   Refine(p0..p3)       -> refine logits (view, valid until the next Refine call)
@@ -45,7 +46,9 @@ class Backend {
   Backend(const Backend &) = delete;
   Backend &operator=(const Backend &) = delete;
 
-  std::vector<Buffer> Template(const Buffer &z);
+  /** The template graph on its inputs, in the JSON's order (ModelDesc::template_crops says what each is). */
+  std::vector<Buffer> Template(const std::vector<const Buffer *> &z);
+  std::vector<Buffer> Template(const Buffer &z) { return Template(std::vector<const Buffer *>{&z}); }
   std::vector<TensorView> Track(const Buffer &x, const std::vector<Buffer> &kernels);
   TensorView Refine(const std::vector<const Buffer *> &p);
 

@@ -9,7 +9,8 @@
  *
  * Format 2 names the decoder (`decoder.kind`): "anchors" (SiamRPN, SiamMask:
  * score map, anchors, mask kind) or "response_map" (SiamFC: response maps of
- * several search scales, upsampled). The application picks its tracking logic
+ * several search scales, upsampled; SA-Siam's too, with a two-input template graph and
+ * a displacement clip). The application picks its tracking logic
  * from that kind, never from "arch" (informational). Format 1, written before
  * decoders existed, is the anchors decoder built from its top-level
  * score_size / anchor / refine keys, as src/export.py upgrade_format1 does.
@@ -61,14 +62,31 @@ struct AnchorDecoder {
   int NumAnchors() const { return static_cast<int>(ratios.size() * scales.size()); }
 };
 
-/** decoder.kind "response_map": scale_num raw response maps, upsampled response_up times (SiamFC). */
+/**
+ * How a response_map decoder upsamples: "bicubic" (cv::INTER_CUBIC, siamfc-pytorch), "bilinear"
+ * (cv::INTER_LINEAR), or "bicubic_tf_align_corners" (TF 1's tf.image.resize_images BICUBIC with
+ * align_corners=True, SA-Siam / SiamFC-TensorFlow; src/tracker/sasiam_tracker.py tf_resize_bicubic).
+ */
+enum class Upsample { kBicubic, kBilinear, kTfBicubicAlignCorners };
+
+/** decoder.kind "response_map": scale_num raw response maps, upsampled response_up times (SiamFC, SA-Siam). */
 struct ResponseMapDecoder {
   int response_size = 0;
   int total_stride = 8;
   int response_up = 16;
-  bool bicubic = true;   // upsample "bicubic" (cv::INTER_CUBIC) or "bilinear" (cv::INTER_LINEAR)
+  Upsample upsample = Upsample::kBicubic;
   int scale_num = 3;
+  // the peak's displacement from the map centre clipped to +-this many raw response cells (SA-Siam's
+  // decoder key displacement_clip); 0, or the key absent (SiamFC's exports): no clip
+  double displacement_clip = 0;
 };
+
+/**
+ * What a template-graph input is cut from the frame (response_map decoders; the anchors decoder's
+ * template takes one exemplar): the exemplar crop (side z_sz, track.exemplar_size), or the
+ * centre-scale search crop (side x_sz, track.instance_size), SA-Siam's semantic exemplar z_s.
+ */
+enum class TemplateCrop { kExemplar, kSearch };
 
 /** The export's "track" section: the fields its decoder's tracker reads (others keep these defaults). */
 struct TrackParams {
@@ -103,6 +121,7 @@ struct ModelDesc {
   bool round_half_even = false;    // crop corners: Python round() / np.round vs floor(x + 0.5) (pysot)
   TrackParams track;
   std::map<std::string, GraphSpec> graphs;
+  std::vector<TemplateCrop> template_crops;   // one per template-graph input, in its order (LoadModelDesc)
 
   const GraphSpec &Graph(const std::string &graph) const;
 };

@@ -22,6 +22,18 @@
  * The upsampling is OpenCV's own bicubic kernel (-0.75), as cv2.resize in the
  * Python tracker; the two OpenCV builds (this one's, opencv-python's) may round
  * the last bits differently (tests/test_infer_cpp_siamfc.py measures it).
+ *
+ * SA-Siam (src/tracker/sasiam_tracker.py, the same decoder kind) differs only in
+ * what its export's JSON says:
+ *   - a second template input (ModelDesc::template_crops): the frame-1 search crop
+ *     of side x_sz at track.instance_size, the semantic branch's exemplar z_s;
+ *   - decoder.upsample "bicubic_tf_align_corners": TF 1's resize_bicubic with
+ *     align_corners (TfResizeBicubic, the arithmetic of tf_resize_bicubic: Keys'
+ *     cubic a = -0.75 tabulated at 1024 steps, float32 weighted sums of rows,
+ *     then of columns), the same in both builds since it is written out here;
+ *   - decoder.displacement_clip: the peak's displacement from the map centre
+ *     clipped to +-clip raw cells before the move;
+ *   - track.scale_clip (0.2, 5) and box_origin 0, which SiamFC's path already has.
  */
 #ifndef ASCEND310_INFER_INC_SIAMFC_TRACKER_H_
 #define ASCEND310_INFER_INC_SIAMFC_TRACKER_H_
@@ -34,6 +46,25 @@
 #include "inc/tracker.h"
 
 namespace siam {
+
+/**
+ * TF 1's legacy resize_bicubic (align_corners=True, no half-pixel centres) of one axis:
+ * for each output position the 4 source indices (clamped) and float32 weights, as
+ * sasiam_tracker._tf_weights computes them.
+ */
+struct TfBicubicAxis {
+  std::vector<int> index;     // out x 4
+  std::vector<float> weight;  // out x 4
+};
+TfBicubicAxis TfBicubicWeights(int in_size, int out_size);
+/**
+ * `src` (float32, row-major, in_w columns; its rows are those ys indexes) resized to
+ * out_h x out_w (the sizes of ys, xs) into `dst`: rows first, then columns, each a float32
+ * sum v0 w0 + v1 w1 + v2 w2 + v3 w3 in that order (tf_resize_bicubic's numpy order).
+ * `scratch` holds the intermediate rows (reused across calls).
+ */
+void TfResizeBicubic(const float *src, int in_w, const TfBicubicAxis &ys, const TfBicubicAxis &xs, float *dst,
+                     std::vector<float> *scratch);
 
 class SiamFCTracker : public Tracker {
  public:
@@ -51,7 +82,7 @@ class SiamFCTracker : public Tracker {
   void InitState(const std::array<double, 4> &box);
   /** Move the target by the raw scale_num x r x r responses; non-finite ones keep it where it is. */
   void UpdateFromResponses(const float *responses);
-  /** responses (scale_num x r x r) -> maps_: each upsampled to (r * response_up)^2 as the decoder says. */
+  /** responses (scale_num x r x r) -> maps_: each upsampled to (r * response_up)^2 as decoder.upsample says. */
   void Upsample(const float *responses);
   /** siamfc_tracker.locate_peak on maps_ (already upsampled; the scale penalty is applied here). */
   void LocatePeak();
@@ -76,7 +107,7 @@ class SiamFCTracker : public Tracker {
  private:
   /** siamfc_tracker.crop_and_resize of the square of `size` frame pixels around the centre. */
   void Crop(const cv::Mat &image, double size, int out_size, float *dst);
-  /** Displacement and scale update for the decision of LocatePeak. */
+  /** Displacement (clipped to decoder.displacement_clip) and scale update for the decision of LocatePeak. */
   void Move();
   void SetRegion();
 
@@ -94,6 +125,9 @@ class SiamFCTracker : public Tracker {
   float center_y_ = 0, center_x_ = 0, target_h_ = 0, target_w_ = 0, init_h_ = 0, init_w_ = 0;
   double z_sz_ = 0, x_sz_ = 0;
   unsigned char pad_[3] = {0, 0, 0};      // first frame's mean colour (frame channel order), rounded
+  TfBicubicAxis tf_axis_;                 // bicubic_tf_align_corners: response_size -> up_ (square maps)
+  std::vector<float> tf_rows_;            // its intermediate (up_ x response_size)
+  std::vector<Buffer> template_in_;       // one crop per template input (desc.template_crops)
   std::vector<Buffer> kernels_;
   bool initialised_ = false;
 
@@ -102,7 +136,7 @@ class SiamFCTracker : public Tracker {
   std::vector<cv::Mat> maps_;
   std::vector<float> normalised_;
   std::vector<double> final_;
-  Buffer z_, x_;
+  Buffer x_;
 };
 
 }  // namespace siam

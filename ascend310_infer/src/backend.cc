@@ -34,9 +34,9 @@ std::vector<TensorView> Backend::Run(const std::string &graph, const std::vector
   return out;
 }
 
-std::vector<Buffer> Backend::Template(const Buffer &z) {
+std::vector<Buffer> Backend::Template(const std::vector<const Buffer *> &z) {
   std::vector<Buffer> kernels;
-  for (const TensorView &k : Run("template", {&z})) {
+  for (const TensorView &k : Run("template", z)) {
     size_t n = 1;
     for (int64_t d : k.shape) n *= static_cast<size_t>(d);
     kernels.emplace_back(k.data, k.data + n);

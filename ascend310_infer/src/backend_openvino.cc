@@ -96,7 +96,14 @@ class OpenVINOBackend : public Backend {
     } catch (const std::exception &e) {
       throw AppError(spec.path + ": OpenVINO cannot read this " + spec.name + " graph: " + FirstLine(e.what()));
     }
-    // the ONNX graph's tensors carry the JSON's names (src/export.py renames them)
+    // the ONNX graph's tensors carry the JSON's names (src/export.py renames them); every graph
+    // input must be listed (an input the JSON lacks would never be fed, e.g. SA-Siam's z_s)
+    if (model->inputs().size() != spec.inputs.size()) {
+      std::string names;
+      for (const auto &port : model->inputs()) names += (names.empty() ? "" : ", ") + port.get_any_name();
+      throw AppError(spec.path + ": the " + spec.name + " graph has " + std::to_string(model->inputs().size()) +
+                     " inputs (" + names + "), the JSON lists " + std::to_string(spec.inputs.size()));
+    }
     for (const IOSpec &io : spec.inputs) CheckPort(spec, model->inputs(), io, "input");
     for (const IOSpec &io : spec.outputs) CheckPort(spec, model->outputs(), io, "output");
     Graph g;

@@ -88,13 +88,32 @@ std::string Names(const std::vector<IOSpec> &list) {
   return out + "]";
 }
 
-/** The template graph takes one exemplar crop; the search graph the search crop(s), then the template's outputs. */
-void CheckCrops(const ModelDesc &d, int64_t search_batch) {
+/**
+ * The template graph takes the exemplar crop, and for a response_map decoder (SA-Siam) optionally
+ * a second input, the frame-1 centre-scale search crop; the search graph the search crop(s), then
+ * the template's outputs. Fills d->template_crops.
+ */
+void CheckCrops(ModelDesc *md, int64_t search_batch) {
+  const ModelDesc &d = *md;
   const TrackParams &t = d.track;
   const GraphSpec &tg = d.Graph("template"), &sg = d.Graph("search");
-  CheckCount(d, "graphs.template.inputs", tg.inputs.size(), 1);
+  const size_t most = d.kind == DecoderKind::kResponseMap ? 2 : 1;
+  if (tg.inputs.size() > most) {
+    throw AppError(d.json_path + ": graphs.template.inputs lists " + std::to_string(tg.inputs.size()) + " tensors " +
+                   Names(tg.inputs) + ", expected " +
+                   (most == 1 ? std::string("1 (the exemplar crop)")
+                              : std::string("1 (the exemplar crop) or 2 (the exemplar crop and the frame-1 search "
+                                            "crop, SA-Siam's z_a, z_s)")));
+  }
   ExpectShape(d, "graphs.template.inputs.0", tg.inputs[0], {1, 3, t.exemplar_size, t.exemplar_size},
               "track.exemplar_size");
+  md->template_crops = {TemplateCrop::kExemplar};
+  if (tg.inputs.size() == 2) {
+    // SA-Siam's semantic exemplar: the whole centre-scale search crop of the first frame
+    ExpectShape(d, "graphs.template.inputs.1", tg.inputs[1], {1, 3, t.instance_size, t.instance_size},
+                "the second template input is the frame-1 search crop of track.instance_size");
+    md->template_crops.push_back(TemplateCrop::kSearch);
+  }
   CheckCount(d, "graphs.search.inputs", sg.inputs.size(), 1 + tg.outputs.size());
   ExpectShape(d, "graphs.search.inputs.0", sg.inputs[0], {search_batch, 3, t.instance_size, t.instance_size},
               search_batch == 1 ? "track.instance_size" : "decoder.scale_num crops of track.instance_size");
@@ -114,7 +133,8 @@ const IOSpec &SearchOutput(const ModelDesc &d, const std::string &name, const st
 }
 
 /** Anchors: the graphs' shapes must agree with each other and with the anchors and sizes. */
-void CheckAnchors(const ModelDesc &d) {
+void CheckAnchors(ModelDesc *md) {
+  const ModelDesc &d = *md;
   const TrackParams &t = d.track;
   const AnchorDecoder &a = d.anchors;
   const int64_t A = a.NumAnchors(), S = a.score_size;
@@ -123,7 +143,7 @@ void CheckAnchors(const ModelDesc &d) {
     throw AppError(d.json_path + ": score_size " + std::to_string(S) + " does not match track sizes (" +
                    std::to_string(expected_s) + " expected)");
   }
-  CheckCrops(d, 1);
+  CheckCrops(md, 1);
   SearchOutput(d, "cls", {1, 2 * A, S, S}, "2 x anchors on the score map");
   SearchOutput(d, "loc", {1, 4 * A, S, S}, "4 x anchors on the score map");
   if (a.mask == MaskKind::kNone) return;
@@ -161,7 +181,8 @@ void CheckAnchors(const ModelDesc &d) {
 }
 
 /** Response map: scale_num search crops in one batch, one raw response map per crop. */
-void CheckResponseMap(const ModelDesc &d) {
+void CheckResponseMap(ModelDesc *md) {
+  const ModelDesc &d = *md;
   const TrackParams &t = d.track;
   const ResponseMapDecoder &r = d.response;
   const int expected = (t.instance_size - t.exemplar_size) / r.total_stride + 1;
@@ -169,7 +190,7 @@ void CheckResponseMap(const ModelDesc &d) {
     throw AppError(d.json_path + ": decoder.response_size " + std::to_string(r.response_size) +
                    " does not match track sizes (" + std::to_string(expected) + " expected)");
   }
-  CheckCrops(d, r.scale_num);
+  CheckCrops(md, r.scale_num);
   SearchOutput(d, "response", {r.scale_num, 1, r.response_size, r.response_size},
                "decoder.scale_num response maps of decoder.response_size");
 }
@@ -232,10 +253,22 @@ void ReadDecoder(const Json &j, ModelDesc *d) {
     r.response_up = Int(j, "decoder.response_up", f, 1);
     r.scale_num = Int(j, "decoder.scale_num", f, 1);
     const std::string up = JsonString(j, "decoder.upsample", f);
-    if (up != "bicubic" && up != "bilinear") {
-      throw AppError(f + ": decoder.upsample '" + up + "' (expected bicubic or bilinear)");
+    if (up == "bicubic") {
+      r.upsample = Upsample::kBicubic;
+    } else if (up == "bilinear") {
+      r.upsample = Upsample::kBilinear;
+    } else if (up == "bicubic_tf_align_corners") {
+      r.upsample = Upsample::kTfBicubicAlignCorners;
+    } else {
+      throw AppError(f + ": decoder.upsample '" + up + "' (expected bicubic, bilinear or bicubic_tf_align_corners)");
     }
-    r.bicubic = up == "bicubic";
+    // SA-Siam's key; SiamFC's exports have none (no clip)
+    if (JsonAt(j, "decoder", f).contains("displacement_clip")) {
+      r.displacement_clip = JsonNumber(j, "decoder.displacement_clip", f);
+      if (!(r.displacement_clip >= 0 && std::isfinite(r.displacement_clip))) {
+        throw AppError(f + ": decoder.displacement_clip should be a number >= 0 (0: no clip)");
+      }
+    }
   } else {
     throw AppError(f + ": decoder.kind '" + kind + "' has no tracker in this application (it runs anchors and "
                    "response_map); update ascend310_infer");
@@ -355,9 +388,9 @@ ModelDesc LoadModelDesc(const std::string &path) {
     d.graphs[g] = spec;
   }
   if (d.kind == DecoderKind::kAnchors) {
-    CheckAnchors(d);
+    CheckAnchors(&d);
   } else {
-    CheckResponseMap(d);
+    CheckResponseMap(&d);
   }
   return d;
 }

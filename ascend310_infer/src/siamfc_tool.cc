@@ -1,7 +1,7 @@
 /**
- * siamfc_tool: the SiamFC tracker's post-processing (siamfc_tracker.cc) without
- * a network, for the parity tests against src/tracker/siamfc_tracker.py and
- * cv2 (tests/test_infer_cpp_siamfc.py).
+ * siamfc_tool: the SiamFC / SA-Siam tracker's post-processing (siamfc_tracker.cc)
+ * without a network, for the parity tests against src/tracker/siamfc_tracker.py,
+ * sasiam_tracker.py and cv2 (tests/test_infer_cpp_siamfc.py, test_infer_cpp_sasiam.py).
  *
  *   siamfc_tool DESC_JSON [BOX_ORIGIN]
  *
@@ -13,10 +13,13 @@
  *   scales                 ->  the scale factors
  *   window                 ->  the normalised Hann window, row-major
  *   upsample v1 .. vN      ->  the upsampled maps of N = scale_num * r * r raw responses
+ *                              (decoder.upsample: cv::resize bicubic / bilinear, or TF 1's
+ *                              bicubic_tf_align_corners)
  *   locate m1 .. mM        ->  scale row col f1 .. fU: locate_peak on M = scale_num * up * up
  *                              upsampled maps (penalty applied here) and its final map
  *   init x y w h           ->  STATE after init_state
- *   update v1 .. vN        ->  STATE after update_from_responses
+ *   update v1 .. vN        ->  STATE after update_from_responses (with the decoder's
+ *                              displacement_clip and the track section's scale_clip)
  *
  * STATE: scale row col box_x box_y box_w box_h centre_y centre_x h w x_sz z_sz.
  * float32 values are printed with 9 significant digits and float64 ones with

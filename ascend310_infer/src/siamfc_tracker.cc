@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <array>
 #include <limits>
 #include <string>
 
@@ -56,7 +57,82 @@ T NumpySum(const T *a, size_t n) {
   return res;
 }
 
+/** TF's Keys cubic (a = -0.75, resize_bicubic_op.cc) tabulated at 1/1024 steps: [i][0] the weight at
+ * distance i/1024, [i][1] at 1 + i/1024, computed in double from float positions, stored as float. */
+constexpr int kTfTableSize = 1024;
+
+const std::vector<std::array<float, 2>> &TfCubicTable() {
+  static const std::vector<std::array<float, 2>> table = [] {
+    const double a = -0.75;
+    std::vector<std::array<float, 2>> t(kTfTableSize + 1);
+    for (int i = 0; i <= kTfTableSize; ++i) {
+      const float xf = static_cast<float>(static_cast<double>(i) / kTfTableSize);
+      const double x = xf;
+      const double near = ((a + 2) * x - (a + 3)) * x * x + 1;
+      const double x1 = static_cast<double>(xf + 1.0f);   // TF: x += 1.0 in float
+      const double far = ((a * x1 - 5 * a) * x1 + 8 * a) * x1 - 4 * a;
+      t[i] = {static_cast<float>(near), static_cast<float>(far)};
+    }
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace
+
+TfBicubicAxis TfBicubicWeights(int in_size, int out_size) {
+  const std::vector<std::array<float, 2>> &table = TfCubicTable();
+  // align_corners: scale (in - 1) / (out - 1) in float32, source position out_loc * scale (float32)
+  const float scale = out_size > 1 ? static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1)
+                                   : static_cast<float>(in_size) / static_cast<float>(out_size);
+  TfBicubicAxis axis;
+  axis.index.resize(static_cast<size_t>(out_size) * 4);
+  axis.weight.resize(static_cast<size_t>(out_size) * 4);
+  for (int o = 0; o < out_size; ++o) {
+    const float pos = static_cast<float>(o) * scale;
+    const int64_t loc = static_cast<int64_t>(pos);                   // truncation, pos >= 0
+    const float delta = pos - static_cast<float>(loc);
+    const int off = static_cast<int>(std::nearbyint(delta * static_cast<float>(kTfTableSize)));   // lrintf
+    const float w[4] = {table[off][1], table[off][0], table[kTfTableSize - off][0], table[kTfTableSize - off][1]};
+    for (int k = 0; k < 4; ++k) {
+      const int64_t i = std::min<int64_t>(std::max<int64_t>(loc + k - 1, 0), in_size - 1);
+      axis.index[static_cast<size_t>(o) * 4 + k] = static_cast<int>(i);
+      axis.weight[static_cast<size_t>(o) * 4 + k] = w[k];
+    }
+  }
+  return axis;
+}
+
+void TfResizeBicubic(const float *src, int in_w, const TfBicubicAxis &ys, const TfBicubicAxis &xs, float *dst,
+                     std::vector<float> *scratch) {
+  const size_t out_h = ys.index.size() / 4, out_w = xs.index.size() / 4;
+  std::vector<float> &rows = *scratch;
+  rows.resize(out_h * in_w);
+  for (size_t y = 0; y < out_h; ++y) {
+    const int *i = &ys.index[y * 4];
+    const float *w = &ys.weight[y * 4];
+    for (int x = 0; x < in_w; ++x) {
+      // numpy: rows = m[i0] * w0; rows = rows + m[i1] * w1; ... each product and sum rounded to float32
+      float v = src[static_cast<size_t>(i[0]) * in_w + x] * w[0];
+      v = v + src[static_cast<size_t>(i[1]) * in_w + x] * w[1];
+      v = v + src[static_cast<size_t>(i[2]) * in_w + x] * w[2];
+      v = v + src[static_cast<size_t>(i[3]) * in_w + x] * w[3];
+      rows[y * in_w + x] = v;
+    }
+  }
+  for (size_t y = 0; y < out_h; ++y) {
+    const float *r = &rows[y * in_w];
+    for (size_t x = 0; x < out_w; ++x) {
+      const int *i = &xs.index[x * 4];
+      const float *w = &xs.weight[x * 4];
+      float v = r[i[0]] * w[0];
+      v = v + r[i[1]] * w[1];
+      v = v + r[i[2]] * w[2];
+      v = v + r[i[3]] * w[3];
+      dst[y * out_w + x] = v;
+    }
+  }
+}
 
 SiamFCTracker::SiamFCTracker(Backend *backend, const ModelDesc &desc, int box_origin)
     : backend_(backend),
@@ -88,7 +164,18 @@ SiamFCTracker::SiamFCTracker(Backend *backend, const ModelDesc &desc, int box_or
   final_.resize(window_.size());
   const size_t crop = 3 * static_cast<size_t>(cfg_.instance_size) * cfg_.instance_size;
   x_.resize(n * crop);
-  z_.resize(3 * static_cast<size_t>(cfg_.exemplar_size) * cfg_.exemplar_size);
+  // one buffer per template input: the exemplar crop and, for SA-Siam, the frame-1 search crop
+  // (siamfc_tool builds the tracker without graphs: the exemplar alone)
+  const std::vector<TemplateCrop> crops =
+      desc.template_crops.empty() ? std::vector<TemplateCrop>{TemplateCrop::kExemplar} : desc.template_crops;
+  for (TemplateCrop c : crops) {
+    const int side = c == TemplateCrop::kExemplar ? cfg_.exemplar_size : cfg_.instance_size;
+    template_in_.emplace_back(3 * static_cast<size_t>(side) * side);
+  }
+  if (decoder_.upsample == Upsample::kTfBicubicAlignCorners) {
+    tf_axis_ = TfBicubicWeights(decoder_.response_size, up_);
+    for (cv::Mat &m : maps_) m.create(up_, up_, CV_32F);
+  }
 }
 
 void SiamFCTracker::InitState(const std::array<double, 4> &box) {
@@ -126,8 +213,19 @@ void SiamFCTracker::Init(const cv::Mat &image, const std::array<double, 4> &box)
   for (int ch = 0; ch < 3; ++ch) {
     pad_[ch] = static_cast<unsigned char>(std::min(255.0, std::max(0.0, RoundHalfEven(sum[ch] / count))));
   }
-  Crop(image, z_sz_, cfg_.exemplar_size, z_.data());
-  kernels_ = backend_->Template(z_);
+  // SiamFC: the exemplar of side z_sz; SA-Siam also the centre-scale search crop of side x_sz
+  // (sasiam_tracker.exemplars), in the template graph's input order
+  const std::vector<TemplateCrop> &crops = desc_.template_crops;
+  std::vector<const Buffer *> inputs;
+  for (size_t i = 0; i < template_in_.size(); ++i) {
+    if (i < crops.size() && crops[i] == TemplateCrop::kSearch) {
+      Crop(image, x_sz_, cfg_.instance_size, template_in_[i].data());
+    } else {
+      Crop(image, z_sz_, cfg_.exemplar_size, template_in_[i].data());
+    }
+    inputs.push_back(&template_in_[i]);
+  }
+  kernels_ = backend_->Template(inputs);
   initialised_ = true;
   SetRegion();
 }
@@ -161,7 +259,16 @@ void SiamFCTracker::UpdateFromResponses(const float *responses) {
 
 void SiamFCTracker::Upsample(const float *responses) {
   const int r = decoder_.response_size;
-  const int interpolation = decoder_.bicubic ? cv::INTER_CUBIC : cv::INTER_LINEAR;
+  if (decoder_.upsample == Upsample::kTfBicubicAlignCorners) {
+    // sasiam_tracker._decide: tf_resize_bicubic, then locate_peak at factor 1 (its cv2.resize to
+    // the same size is a copy), so LocatePeak runs on these maps as they are
+    for (int s = 0; s < decoder_.scale_num; ++s) {
+      TfResizeBicubic(responses + static_cast<size_t>(s) * r * r, r, tf_axis_, tf_axis_, maps_[s].ptr<float>(),
+                      &tf_rows_);
+    }
+    return;
+  }
+  const int interpolation = decoder_.upsample == Upsample::kBicubic ? cv::INTER_CUBIC : cv::INTER_LINEAR;
   for (int s = 0; s < decoder_.scale_num; ++s) {
     const cv::Mat raw(r, r, CV_32F, const_cast<float *>(responses + static_cast<size_t>(s) * r * r));
     cv::resize(raw, maps_[s], cv::Size(up_, up_), 0, 0, interpolation);
@@ -211,8 +318,16 @@ void SiamFCTracker::Move() {
   const double f = scale_factors_[scale_id_];
   const double centre = (up_ - 1) / 2.0;
   const double stride = decoder_.total_stride, response_up = decoder_.response_up;
-  const double dy = (row_ - centre) * stride / response_up * x_sz_ * f / cfg_.instance_size;
-  const double dx = (col_ - centre) * stride / response_up * x_sz_ * f / cfg_.instance_size;
+  double peak_y = row_ - centre, peak_x = col_ - centre;
+  if (decoder_.displacement_clip > 0) {
+    // sasiam_tracker._update: np.clip(p - centre, -limit, limit) + centre in upsampled pixels, from
+    // which SiamFC's update subtracts the centre again (exact for these half-integers, kept as written)
+    const double limit = decoder_.displacement_clip * decoder_.response_up;
+    peak_y = std::min(std::max(peak_y, -limit), limit) + centre - centre;
+    peak_x = std::min(std::max(peak_x, -limit), limit) + centre - centre;
+  }
+  const double dy = peak_y * stride / response_up * x_sz_ * f / cfg_.instance_size;
+  const double dx = peak_x * stride / response_up * x_sz_ * f / cfg_.instance_size;
   center_y_ = static_cast<float>(static_cast<double>(center_y_) + dy);
   center_x_ = static_cast<float>(static_cast<double>(center_x_) + dx);
 
