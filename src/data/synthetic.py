@@ -517,3 +517,23 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def object_classes():
+    """The generator's object classes: every (shape kind, texture pattern) pair, the
+    categories a classifier can learn from these videos (hue is random within a class)."""
+    return [(kind, pattern) for kind in KINDS for pattern in PATTERNS]
+
+
+def render_object(rng, kind, pattern, size):
+    """A ``size`` x ``size`` BGR uint8 image of one object of class (kind, pattern) with a
+    random hue, aspect, size, rotation and offset on a cluttered background, drawn by the
+    same code as the videos (for src.tools.pretrain_semantic)."""
+    look = Look(kind, pattern, rng.uniform(0, 180), float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))))
+    frame = _make_background(rng, (size, size))
+    half = _half_size(rng.uniform(0.25, 0.45) * size, look.aspect)
+    centre = size / 2 + rng.uniform(-0.1, 0.1, 2) * size
+    obj = SceneObject(_make_outline(rng, kind), _make_texture(rng, look), half, centre[None],
+                      np.ones(1), np.array([rng.uniform(-np.pi, np.pi)]))
+    _draw_object(frame, obj, 0)
+    return frame
