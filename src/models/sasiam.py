@@ -39,9 +39,9 @@ z_s (1, 3, 255, 255)) -> kernel0, kernel1, search (x (scale_num, 3, 255, 255), k
 kernel1) -> response; decoder ``response_map`` (plus ``displacement_clip``). The staircase LR
 is the configs' (a flat 25-epoch "warm-up" at 0.01, then 0.001).
 
-**Not here yet** (the later steps of issue 14): L2 on conv weights only (MindSpore's SGD decays
-every trainable parameter, BN and biases included); the assembly of the two branch
-checkpoints (converters: src/tools/convert_sasiam.py); the C++ app (a two-input template graph).
+Around it: the converters of the reference's weights (src/tools/convert_sasiam.py), the
+assembly of the two branch runs into one checkpoint (src/tools/assemble_sasiam.py), the
+tracker (src/tracker/sasiam_tracker.py) and the C++ app's two-input template graph.
 """
 from dataclasses import dataclass, field
 from typing import ClassVar, Tuple
@@ -107,6 +107,7 @@ class SASiamTrainConfig(SiamFCTrainConfig):
     lr: LRConfig = field(default_factory=lambda: LRConfig(25, 0.01, 0.01, 0.001, 0.001))
     momentum: float = 0.0             # plain SGD
     weight_decay: float = 5e-4
+    weight_decay_on: str = "conv_weights"   # L2 on conv kernels only (MS slim arg_scope regularizer)
 
     RANGES: ClassVar[dict] = {"branch": Range(choices=BRANCHES)}
 
