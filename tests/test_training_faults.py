@@ -113,9 +113,10 @@ def truncate(path, keep=0.5):
     ("train.batch_size", "2.5", "'train.batch_size' must be an integer, got 2.5"),
 ])
 def test_bad_config_value_is_one_line_naming_the_key(data, tmp_path, key, value, expected):
+    # train.py's main in this process (the process boundary, exit code and no traceback, is
+    # checked on a real process by test_num_workers_flag_is_checked_like_the_config_key)
     out = tmp_path / "out"
-    proc = train(data, out, f"--{key}", value)
-    assert_one_line_error(proc, f"{CONFIG}: config key {expected}", prefix="train.py: ")
+    train_refused(data, out, f"--{key}", value, fragments=[f"{CONFIG}: config key {expected}"])
     assert not out.exists()
 
 
