@@ -21,8 +21,9 @@ import os
 import numpy as np
 import pytest
 
-from test_infer_cpp import _eval_py, _result_lines, _run, _run_infer, cpp_build  # noqa: F401 (fixture)
-from test_infer_cpp_siamfc import _compare_allowing_ties, _desc, _numbers, _tool
+from test_infer_cpp import _result_lines, _run, _run_infer, cpp_build  # noqa: F401 (fixture)
+from test_infer_cpp_siamfc import (_compare_allowing_ties, _desc, _numbers, _tool, bag_sequence,
+                                   eval_onnx_recording_margins)
 
 BAG_FRAMES = 30
 
@@ -104,30 +105,11 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
     export = root / "export"
     importlib.import_module("export_mindir").main(["--ckpt", ckpt, "--file_format", "ONNX",
                                                    "--output_dir", str(export)])
-    data = root / "VOTBAG"
-    (data / "bag" / "color").mkdir(parents=True)
-    for i in range(1, BAG_FRAMES + 1):
-        os.symlink(os.path.join(golden_dir, "data", "bag", f"{i:08d}.jpg"), data / "bag" / "color" / f"{i:08d}.jpg")
-    with open(os.path.join(golden_dir, "data", "bag", "groundtruth.txt")) as f:
-        (data / "bag" / "groundtruth.txt").write_text("".join(f.readlines()[:BAG_FRAMES]))
-    (data / "list.txt").write_text("bag\n")
+    data = bag_sequence(golden_dir, root / "VOTBAG", BAG_FRAMES)
     eao = ("5", str(BAG_FRAMES))
     cpp, _ = _run_infer(cpp_build, export, data, "VOTBAG", root / "cpp", eao)
-
-    margins, locate_peak = [], sasiam_tracker.locate_peak
-
-    def recording(responses, cfg, window=None):
-        scale_id, peak, final, maps = locate_peak(responses, cfg, window)
-        flat = final.ravel()
-        best = int(np.argmax(flat))
-        margins.append(float((flat[best] - np.max(np.delete(flat, best))) / abs(flat[best])))
-        return scale_id, peak, final, maps
-
-    sasiam_tracker.locate_peak = recording      # the copy SASiamTracker._decide calls
-    try:
-        py = _eval_py(data, "VOTBAG", root / "onnx", eao, "--backend", "onnx", "--model_dir", str(export))
-    finally:
-        sasiam_tracker.locate_peak = locate_peak
+    # the locate_peak SASiamTracker._decide calls is sasiam_tracker's own import
+    py, margins = eval_onnx_recording_margins(sasiam_tracker, data, root / "onnx", eao, export)
     return {"root": root, "export": export, "cpp": cpp, "py": py, "margins": margins}
 
 

@@ -18,7 +18,6 @@ Marked cpp and slow (the build, the export and the runs take minutes).
 import importlib
 import json
 import os
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -203,32 +202,44 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
     export = root / "export"
     importlib.import_module("export_mindir").main(["--ckpt", ckpt, "--file_format", "ONNX",
                                                    "--output_dir", str(export)])
-    data = root / "VOTBAG"
-    (data / "bag" / "color").mkdir(parents=True)
-    for i in range(1, BAG_FRAMES + 1):
-        os.symlink(os.path.join(golden_dir, "data", "bag", f"{i:08d}.jpg"), data / "bag" / "color" / f"{i:08d}.jpg")
-    with open(os.path.join(golden_dir, "data", "bag", "groundtruth.txt")) as f:
-        (data / "bag" / "groundtruth.txt").write_text("".join(f.readlines()[:BAG_FRAMES]))
-    (data / "list.txt").write_text("bag\n")
+    data = bag_sequence(golden_dir, root / "VOTBAG", BAG_FRAMES)
     eao = ("5", str(BAG_FRAMES))
     cpp, stdout = _run_infer(cpp_build, export, data, "VOTBAG", root / "cpp", eao)
+    py, margins = eval_onnx_recording_margins(siamfc_tracker, data, root / "onnx", eao, export)
+    return {"root": root, "export": export, "data": data, "cpp": cpp, "py": py, "margins": margins,
+            "stdout": stdout}
 
-    margins, locate_peak = [], siamfc_tracker.locate_peak
+
+def bag_sequence(golden_dir, data, frames):
+    """A VOT-layout folder ``data`` holding the first ``frames`` frames of the golden bag sequence."""
+    (data / "bag" / "color").mkdir(parents=True)
+    for i in range(1, frames + 1):
+        os.symlink(os.path.join(golden_dir, "data", "bag", f"{i:08d}.jpg"), data / "bag" / "color" / f"{i:08d}.jpg")
+    with open(os.path.join(golden_dir, "data", "bag", "groundtruth.txt")) as f:
+        (data / "bag" / "groundtruth.txt").write_text("".join(f.readlines()[:frames]))
+    (data / "list.txt").write_text("bag\n")
+    return data
+
+
+def eval_onnx_recording_margins(tracker_module, data, out, eao, export):
+    """(eval.json, margins) of eval.py --backend onnx on VOTBAG ``data``, with the relative margin
+    (best minus runner-up over |best|) of the final map recorded for every tracked frame, by
+    wrapping the ``locate_peak`` that ``tracker_module``'s tracker calls."""
+    margins, locate_peak = [], tracker_module.locate_peak
 
     def recording(responses, cfg, window=None):
         scale_id, peak, final, maps = locate_peak(responses, cfg, window)
         flat = final.ravel()
         best = int(np.argmax(flat))
-        margins.append(float((flat[best] - np.max(np.delete(flat, best))) / flat[best]))
+        margins.append(float((flat[best] - np.max(np.delete(flat, best))) / abs(flat[best])))
         return scale_id, peak, final, maps
 
-    siamfc_tracker.locate_peak = recording
+    tracker_module.locate_peak = recording
     try:
-        py = _eval_py(data, "VOTBAG", root / "onnx", eao, "--backend", "onnx", "--model_dir", str(export))
+        py = _eval_py(data, "VOTBAG", out, eao, "--backend", "onnx", "--model_dir", str(export))
     finally:
-        siamfc_tracker.locate_peak = locate_peak
-    return {"root": root, "export": export, "data": data, "cpp": cpp, "py": py, "margins": margins,
-            "stdout": stdout}
+        tracker_module.locate_peak = locate_peak
+    return py, margins
 
 
 def _compare_allowing_ties(cpp_lines, py_lines, margins):
