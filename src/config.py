@@ -755,6 +755,28 @@ def parse_overrides(args):
     return out
 
 
+def flatten(tree, prefix=""):
+    """{dotted key: leaf value} of a plain nested dict (a config as Config.to_dict gives it,
+    a record of eval.json); lists are leaves."""
+    out = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(flatten(value, dotted))
+        else:
+            out[dotted] = value
+    return out
+
+
+def differences(old, new):
+    """[(dotted key, old value, new value)] where two plain nested dicts differ: ``new``'s keys in
+    order, then those only ``old`` has; a key one of them lacks shows as "<unset>"."""
+    a, b = flatten(old), flatten(new)
+    keys = list(b) + [k for k in a if k not in b]
+    return [(k, a.get(k, "<unset>"), b.get(k, "<unset>")) for k in keys
+            if a.get(k, "<unset>") != b.get(k, "<unset>")]
+
+
 def to_yaml(cfg):
     """The whole config as YAML text (stored inside checkpoints), ``version`` first."""
     return yaml.dump(cfg.to_dict(), Dumper=_Dumper, sort_keys=False)

@@ -34,6 +34,7 @@ import uuid
 
 import numpy as np
 
+from ..config import differences, flatten  # noqa: F401 (flatten: also this module's, for callers)
 from .results import ResultsError, atomic_write_text
 
 MANIFEST_NAME = "manifest.json"
@@ -204,16 +205,6 @@ def _short(digest):
     return str(digest)[:12]
 
 
-def flatten(data, prefix=""):
-    """{dotted key: leaf value} of a nested dict (a config as Config.to_dict gives it)."""
-    if isinstance(data, dict):
-        out = {}
-        for k, v in data.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: data}
-
-
 def _model_difference(old, new):
     if old.get("backend") != new["backend"]:
         return f"with --backend {old.get('backend')}, this run uses --backend {new['backend']}"
@@ -238,13 +229,11 @@ def _model_difference(old, new):
 
 
 def _config_difference(old, new, most=4):
-    a, b = flatten(old), flatten(new)
-    keys = [k for k in list(b) + [k for k in a if k not in b] if a.get(k, "<unset>") != b.get(k, "<unset>")]
-    if not keys:
+    diff = differences(old, new)
+    if not diff:
         return None
-    shown = [f"{k} {json.dumps(a.get(k, '<unset>'))} (this run {json.dumps(b.get(k, '<unset>'))})"
-             for k in keys[:most]]
-    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    shown = [f"{k} {json.dumps(a)} (this run {json.dumps(b)})" for k, a, b in diff[:most]]
+    more = f" and {len(diff) - most} more" if len(diff) > most else ""
     return f"with another config: {', '.join(shown)}{more}"
 
 

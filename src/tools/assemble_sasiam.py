@@ -22,8 +22,7 @@ import argparse
 import json
 import sys
 
-from ..training.checkpoint import (check_fits, config_of_checkpoint, load_checkpoint_checked,
-                                   save_checkpoint_atomic, _flat)
+from ..training.checkpoint import check_fits, config_of_checkpoint, load_checkpoint_checked, save_checkpoint_atomic
 
 # the SASiam cells each run trains (src/models/sasiam.py BRANCHES)
 BRANCH_PREFIX = {"appearance": "appearance.", "semantic": "semantic."}
@@ -56,17 +55,16 @@ def _epoch(params):
 
 def assemble(appearance_path, semantic_path, output, appearance_weight=None):
     """Write ``output`` from the two branch checkpoints; returns its config."""
-    from ..config import replace, to_yaml
+    from ..config import differences, replace, to_yaml
     from ..evaluation.manifest import file_sha256
     from ..models import build_model
 
     params_a, cfg_a = _branch_run(appearance_path, "appearance")
     params_s, cfg_s = _branch_run(semantic_path, "semantic")
-    model_a, model_s = (_flat(c.to_dict()["model"], "model") for c in (cfg_a, cfg_s))
-    for key in sorted(set(model_a) | set(model_s)):
-        if key not in FREE_MODEL_KEYS and model_a.get(key) != model_s.get(key):
-            raise AssemblyError(f"the branch runs differ in {key}: {model_a.get(key)!r} in {appearance_path}, "
-                                f"{model_s.get(key)!r} in {semantic_path}")
+    for key, theirs, ours in differences({"model": cfg_a.to_dict()["model"]}, {"model": cfg_s.to_dict()["model"]}):
+        if key not in FREE_MODEL_KEYS:
+            raise AssemblyError(f"the branch runs differ in {key}: {theirs!r} in {appearance_path}, "
+                                f"{ours!r} in {semantic_path}")
     cfg = cfg_s if appearance_weight is None else replace(cfg_s, **{"model.appearance_weight": appearance_weight})
     net = build_model(cfg)
     sources = {"appearance": (params_a, appearance_path), "semantic": (params_s, semantic_path)}

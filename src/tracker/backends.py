@@ -226,15 +226,12 @@ def check_export_model(desc, cfg, source):
     The graphs hold every model.* value (e.g. SA-Siam's model.appearance_weight, a constant
     of the search graph), so a --model.* override or another --config would be recorded as the
     run's config without changing what the graphs compute."""
-    from ..config import Config, config_from_dict
-    from ..evaluation.manifest import flatten
-    exported = flatten(Config.to_dict(config_from_dict(desc["config"], source=f"config inside {source}"))["model"])
-    wanted = flatten(Config.to_dict(cfg)["model"])
-    for key in list(wanted) + [k for k in exported if k not in wanted]:
-        if wanted.get(key, "<unset>") != exported.get(key, "<unset>"):
-            raise ValueError(f"config '{cfg.name}' has model.{key} {wanted.get(key, '<unset>')!r}, the graphs in "
-                             f"{source} were exported with {exported.get(key, '<unset>')!r} (exported graphs fix "
-                             f"the model.* settings: export the checkpoint with them)")
+    from ..config import Config, config_from_dict, differences
+    exported = Config.to_dict(config_from_dict(desc["config"], source=f"config inside {source}"))["model"]
+    for key, theirs, ours in differences(exported, Config.to_dict(cfg)["model"])[:1]:
+        raise ValueError(f"config '{cfg.name}' has model.{key} {ours!r}, the graphs in "
+                         f"{source} were exported with {theirs!r} (exported graphs fix "
+                         f"the model.* settings: export the checkpoint with them)")
 
 
 def check_export_fits(desc, cfg, source):

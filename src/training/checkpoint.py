@@ -70,30 +70,18 @@ def config_of_checkpoint(params, path, overrides=()):
     return config_from_text(text, overrides, source=f"config inside {path}")
 
 
-def _flat(tree, prefix=""):
-    """{dotted key: value} of a plain config tree (lists kept whole)."""
-    out = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict):
-            out.update(_flat(value, dotted))
-        else:
-            out[dotted] = value
-    return out
-
-
 def config_differences(params, cfg, prefixes=("",)):
     """[(key, in the checkpoint, in ``cfg``)] where the config a checkpoint carries
     differs from ``cfg`` (keys starting with one of ``prefixes``); [] without one."""
-    from ..config import ConfigError, config_from_text
+    from ..config import ConfigError, config_from_text, flatten
     text = params.get("config")
     if not isinstance(text, str):
         return []
     try:
-        theirs = _flat(config_from_text(text).to_dict())
+        theirs = flatten(config_from_text(text).to_dict())
     except ConfigError:
         return []
-    ours = _flat(cfg.to_dict())
+    ours = flatten(cfg.to_dict())
     return [(k, theirs.get(k), v) for k, v in ours.items()
             if k.startswith(tuple(prefixes)) and theirs.get(k) != v]
 
