@@ -119,7 +119,15 @@ class SiameseTracker:
             raise RuntimeError("track() called before init()")
         image = self._network_image(image)
         x, crop = self._search_input(image)
-        outputs = self._read_outputs(self.backend.track(x, self.kernels))
+        return self.finish_track(self.backend.track(x, self.kernels), crop, image)
+
+    def finish_track(self, outputs, crop, image):
+        """The frame's decision from the search graph's ``outputs`` (a dict by name) for the
+        search input ``_search_input(image)`` gave with ``crop``; ``image`` is the network's
+        frame (``_network_image``). ``track`` is ``_search_input``, the network, then this:
+        a caller that runs the network itself (several targets in one batch) calls the two
+        halves around its own network call."""
+        outputs = self._read_outputs(outputs)
         state, score = self._locate(outputs, crop)
         self._track_extras(outputs, state, crop, image)
         self._update(state, image.shape)
