@@ -1,0 +1,150 @@
+"""VOT long-term (VOT2018-LT / VOT2019-LT) evaluation: metrics, dataset, runner, eval.py.
+
+The metric tests are hand cases: every expected number is worked out in the
+comments from pysot's definitions (toolkit/utils/statistics.py
+``determine_thresholds`` / ``calculate_f1``, toolkit/evaluation/f1_benchmark.py).
+With S the summed overlap of the k selected frames and N the visible frames,
+Pr = S / k and Re = S / N, so F = 2 Pr Re / (Pr + Re) = 2 S / (k + N).
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from src.evaluation import lt_metrics as lt
+
+NAN = float("nan")
+
+
+# ----------------------------------------------------------------- thresholds
+def test_thresholds_small_resolution_by_hand():
+    # 9 scores (the NaN of the first frame dropped), resolution 5 -> 3 inner thresholds:
+    # delta = floor(9 / 3) = 3, indices floor(linspace(2, 6, 3) + 0.5) = 2, 4, 6 of the sorted scores
+    scores = [NAN, 0.9, 0.8, 0.3, 0.2, 0.1, 0.7, 0.4, 0.6, 0.5]
+    th = lt.determine_thresholds(scores, resolution=5)
+    assert th[0] == -np.inf and th[-1] == np.inf
+    assert th[1:-1].tolist() == [0.3, 0.5, 0.7]
+
+
+def test_thresholds_pysot_resolution():
+    # n = 98 = resolution - 2: delta = 1, indices linspace(0, 97, 98) = every score
+    th = lt.determine_thresholds(np.arange(98.0)[::-1])
+    assert len(th) == 100 and th[1:-1].tolist() == list(range(98))
+    # n = 196: delta = 2, linspace(1, 194, 98) has step 193 / 97 = 1.98969...: 1, 2.99 -> 3, ..., 194
+    th = lt.determine_thresholds(np.arange(196.0))
+    assert len(th) == 100 and (th[1], th[2], th[3], th[-2]) == (1, 3, 5, 194)
+    assert np.all(np.diff(th) >= 0)
+
+
+def test_thresholds_fewer_scores_than_resolution():
+    # pysot indexes past the end here (IndexError); every score becomes a threshold (VOT toolkit)
+    th = lt.determine_thresholds([0.5, NAN, 0.2, 0.9])
+    assert th.tolist() == [-np.inf, 0.2, 0.5, 0.9, np.inf]
+    assert lt.determine_thresholds([NAN]).tolist() == [-np.inf, np.inf]
+
+
+# ------------------------------------------------------- precision and recall
+# 10 frames; frame 0 is the initialisation (overlap NaN, confidence NaN); the target is absent on
+# frames 3, 4, 5 (overlap NaN, scored as 0). Visible frames: 0, 1, 2, 6, 7, 8, 9 -> N = 7.
+HAND_OVERLAPS = [NAN, 0.9, 0.8, NAN, NAN, NAN, 0.6, 0.0, 0.7, 0.5]
+HAND_SCORES = [NAN, 0.9, 0.8, 0.3, 0.2, 0.1, 0.7, 0.4, 0.6, 0.5]
+
+
+def test_precision_recall_by_hand():
+    thresholds = lt.determine_thresholds(HAND_SCORES, resolution=5)[::-1]   # inf, 0.7, 0.5, 0.3, -inf
+    pr, re = lt.precision_recall(HAND_OVERLAPS, HAND_SCORES, thresholds, n_visible=7)
+    # inf:  nothing selected                               -> Pr 1, Re 0
+    # 0.7:  frames 1, 2, 6        S = 2.3, k = 3           -> Pr 2.3/3, Re 2.3/7, F = 4.6/10
+    # 0.5:  + frames 8, 9         S = 3.5, k = 5           -> Pr 0.7,   Re 0.5,   F = 7/12
+    # 0.3:  + frame 7 (overlap 0) and absent frame 3       -> Pr 3.5/7, Re 0.5,   F = 0.5
+    # -inf: score > 0: frames 1..9 (frame 0's NaN is 0)    -> Pr 3.5/9, Re 0.5,   F = 7/16
+    assert pr == pytest.approx([1, 2.3 / 3, 0.7, 0.5, 3.5 / 9], abs=1e-12)
+    assert re == pytest.approx([0, 2.3 / 7, 0.5, 0.5, 0.5], abs=1e-12)
+    assert lt.f_score(pr, re) == pytest.approx([0, 0.46, 7 / 12, 0.5, 7 / 16], abs=1e-12)
+    k, p, r, f = lt.best_point(pr, re)
+    assert (k, p, r) == (2, pytest.approx(0.7), pytest.approx(0.5)) and f == pytest.approx(7 / 12)
+
+
+def test_minus_inf_threshold_selects_positive_scores_only():
+    # pysot calculate_f1: at -inf the frames with score > 0 are selected, elsewhere score >= t,
+    # so frames of confidence 0 or below count at a threshold of -0.5 but not at -inf. The first
+    # frame's NaN confidence reads as 0, so at -0.5 it is selected too, with its NaN overlap as 0:
+    # -0.5: frames 0, 1, 2: S = 2, k = 3 -> Pr 2/3, Re 2/3;  -inf: nothing -> Pr 1, Re 0
+    overlaps, scores = [NAN, 1.0, 1.0], [NAN, 0.0, -0.2]
+    pr, re = lt.precision_recall(overlaps, scores, [np.inf, -0.5, -np.inf], n_visible=3)
+    assert pr == pytest.approx([1, 2 / 3, 1]) and re == pytest.approx([0, 2 / 3, 0])
+
+
+def test_f_score_is_zero_not_nan_without_precision_and_recall():
+    assert lt.f_score([0.0, 0.5], [0.0, 0.5]).tolist() == [0.0, 0.5]
+
+
+# --------------------------------------------- whole sequences, absent target
+def _video(gt, name="seq", size=(100, 100)):
+    return SimpleNamespace(name=name, gt=np.array(gt, np.float64), width=size[0], height=size[1])
+
+
+GT_BOX = [10.0, 10.0, 20.0, 20.0]
+WRONG_BOX = [60.0, 60.0, 20.0, 20.0]      # disjoint from GT_BOX: overlap 0
+ABSENT = [NAN] * 4
+# frames 3, 4, 5 absent; the tracker is right (the same box: overlap exactly 1) on 1, 2, 6, 8, 9,
+# wrong on 7, and reports a box on the absent frames too
+HAND_GT = [GT_BOX, GT_BOX, GT_BOX, ABSENT, ABSENT, ABSENT, GT_BOX, GT_BOX, GT_BOX, GT_BOX]
+HAND_TRAJ = [[1.0], GT_BOX, GT_BOX, WRONG_BOX, GT_BOX, WRONG_BOX, GT_BOX, WRONG_BOX, GT_BOX, GT_BOX]
+
+
+def test_sequence_overlaps_absent_frames_are_nan():
+    overlaps = lt.sequence_overlaps(HAND_TRAJ, np.array(HAND_GT), (100, 100))
+    assert np.isnan(overlaps[[0, 3, 4, 5]]).all()       # init code, and the target absent
+    assert overlaps[[1, 2, 6, 8, 9]].tolist() == [1, 1, 1, 1, 1] and overlaps[7] == 0
+    assert lt.absent_frames(np.array(HAND_GT)).tolist() == [False] * 3 + [True] * 3 + [False] * 4
+
+
+def test_absent_frames_low_confidence_by_hand():
+    scores = [NAN, 0.9, 0.8, 0.2, 0.2, 0.2, 0.7, 0.3, 0.6, 0.5]
+    s = lt.long_term_scores([_video(HAND_GT)], {"seq": (HAND_TRAJ, scores)}, resolution=5)
+    # sorted scores 0.2 0.2 0.2 0.3 0.5 0.6 0.7 0.8 0.9, indices 2, 4, 6 -> 0.2, 0.5, 0.7
+    assert s["thresholds"].tolist() == [np.inf, 0.7, 0.5, 0.2, -np.inf]
+    # N = 7 (frame 0 counts: the target is there).
+    # 0.7: frames 1, 2, 6: S = 3, k = 3 -> Pr 1, Re 3/7, F = 6/10
+    # 0.5: + 8, 9:         S = 5, k = 5 -> Pr 1, Re 5/7, F = 10/12   <- maximum
+    # 0.2 and -inf: all nine, the absent ones with overlap 0: S = 5, k = 9 -> Pr 5/9, F = 10/16
+    assert s["f_curve"] == pytest.approx([0, 0.6, 10 / 12, 0.625, 0.625], abs=1e-12)
+    assert (s["precision"], s["recall"], s["f_score"], s["threshold"]) == \
+        (pytest.approx(1), pytest.approx(5 / 7), pytest.approx(5 / 6), 0.5)
+    v = s["per_video"]["seq"]
+    assert (v["n_visible"], v["n_absent"], v["length"]) == (7, 3, 10)
+
+
+def test_confident_reports_on_absent_frames_cost_precision_by_hand():
+    # the same boxes, but the tracker is most confident on the three absent frames
+    scores = [NAN, 0.9, 0.8, 0.95, 0.95, 0.95, 0.7, 0.3, 0.6, 0.5]
+    s = lt.long_term_scores([_video(HAND_GT)], {"seq": (HAND_TRAJ, scores)}, resolution=5)
+    # sorted 0.3 0.5 0.6 0.7 0.8 0.9 0.95 0.95 0.95 -> 0.6, 0.8, 0.95
+    assert s["thresholds"].tolist() == [np.inf, 0.95, 0.8, 0.6, -np.inf]
+    # 0.95: the absent frames only: S = 0, k = 3 -> Pr 0, Re 0, F 0 (pysot: NaN)
+    # 0.8:  + 1, 2:    S = 2, k = 5 -> Pr 0.4, Re 2/7, F = 4/12
+    # 0.6:  + 6, 8:    S = 4, k = 7 -> Pr 4/7, Re 4/7, F = 8/14
+    # -inf: all nine:  S = 5, k = 9 -> Pr 5/9, Re 5/7, F = 10/16      <- maximum
+    assert s["precision_curve"] == pytest.approx([1, 0, 0.4, 4 / 7, 5 / 9], abs=1e-12)
+    assert s["recall_curve"] == pytest.approx([0, 0, 2 / 7, 4 / 7, 5 / 7], abs=1e-12)
+    assert s["f_curve"] == pytest.approx([0, 0, 1 / 3, 4 / 7, 0.625], abs=1e-12)
+    assert s["f_score"] == pytest.approx(0.625) and s["precision"] == pytest.approx(5 / 9)
+    assert s["threshold"] == -np.inf
+
+
+def test_curves_averaged_over_sequences_before_f():
+    # two 3-frame sequences, target always visible (N = 3 each), resolution 3 (one inner threshold)
+    gt = [GT_BOX] * 3
+    runs = {"a": ([[1.0], GT_BOX, WRONG_BOX], [NAN, 0.9, 0.1]),      # overlaps 1, 0
+            "b": ([[1.0], GT_BOX, GT_BOX], [NAN, 0.5, 0.4])}          # overlaps 1, 1
+    s = lt.long_term_scores([_video(gt, "a"), _video(gt, "b")], runs, resolution=3)
+    # pooled 0.1 0.4 0.5 0.9: delta = 4, index floor(linspace(3, 0, 1) + 0.5) = 3 -> 0.9
+    assert s["thresholds"].tolist() == [np.inf, 0.9, -np.inf]
+    # 0.9:  a: Pr 1, Re 1/3; b: nothing, Pr 1, Re 0      -> mean Pr 1, Re 1/6, F = 2/7
+    # -inf: a: Pr 1/2, Re 1/3; b: Pr 1, Re 2/3          -> mean Pr 3/4, Re 1/2, F = 0.6
+    assert s["precision_curve"] == pytest.approx([1, 1, 0.75]) and s["recall_curve"] == pytest.approx([0, 1 / 6, 0.5])
+    assert (s["precision"], s["recall"], s["f_score"]) == (pytest.approx(0.75), pytest.approx(0.5), pytest.approx(0.6))
+    # per video, each at its own maximum: a peaks at 0.9 (2*1/(1+3) = 0.5 vs 2*1/(2+3) = 0.4)
+    assert s["per_video"]["a"]["f_score"] == pytest.approx(0.5) and s["per_video"]["a"]["threshold"] == 0.9
+    assert s["per_video"]["b"]["f_score"] == pytest.approx(0.8)
