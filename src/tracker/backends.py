@@ -4,7 +4,9 @@ A back-end runs the graphs a family declares (``graphs(cfg)``, src/models/regist
 ``GraphSpec``): ``template(z) -> kernels`` (opaque, kept by the tracker per target),
 ``track(x, kernels) -> {output name: numpy array}`` (the search graph's outputs in their
 declared order), ``refine(p0, p1, p2, p3) -> numpy logits`` for SiamMask, and
-``run(graph, inputs) -> {output name: numpy array}`` for any graph. The tracker logic never
+``run(graph, inputs) -> {output name: numpy array}`` for any graph, and
+``track_batch(xs, kernels_list) -> {output name: (N, ...) array}``: N targets' search inputs in
+one network call (src/tracker/multi.py; the Cell back-end only). The tracker logic never
 touches MindSpore directly, so the same code runs on the Cell, on exported graphs (MINDIR
 through MindSpore, ONNX through onnxruntime), or on another runtime. Trackers read the
 outputs by name, so a family can add outputs without breaking the others.
@@ -21,12 +23,35 @@ def _as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
-def _check_batch(graph, spec_shape, name, array, may_exceed_one):
-    """A crop batch other than 1 is refused unless the graph declares it may exceed one: the
-    anchor families' heads and decoders handle one crop per frame (SiamFC: its scales)."""
+def _check_batch(graph, spec_shape, name, array, may_exceed_one, targets=1):
+    """A crop batch other than 1 (per target) is refused unless the graph declares it may exceed
+    one: the anchor families' heads and decoders handle one crop per frame (SiamFC: its scales)."""
     shape = list(np.shape(array))
-    if not may_exceed_one and shape[:1] != [1]:
-        raise ValueError(f"the {graph} graph takes {name} of shape {list(spec_shape)} (batch 1), got {shape}")
+    if not may_exceed_one and shape[:1] != [targets]:
+        per = "" if targets == 1 else f" per target, {targets} targets"
+        raise ValueError(f"the {graph} graph takes {name} of shape {list(spec_shape)} (batch 1{per}), got {shape}")
+
+
+def _batch_layout(xs, kernels_list):
+    """One search batch for N targets: crop ``s * N + t`` is target t's crop s, kernels stacked
+    target after target. The networks correlate crop i with kernel ``i mod N`` (one grouped
+    convolution: xcorr_depthwise / xcorr_up with one crop per target, SiamFC's xcorr_fast with
+    its scales), so this is the layout in which every crop meets its own target's kernels."""
+    n = len(xs)
+    shapes = {tuple(np.shape(x)) for x in xs}
+    if len(shapes) != 1:
+        raise ValueError(f"track_batch needs search inputs of one shape, got {sorted(shapes)}")
+    if len({len(k) for k in kernels_list}) != 1 or len(kernels_list) != n:
+        raise ValueError(f"track_batch needs one kernel tuple per search input ({n}), "
+                         f"got {len(kernels_list)}")
+    x = np.stack(xs, axis=1)                         # (S, N, 3, H, W): scale-major
+    return n, x.reshape(-1, *x.shape[2:])
+
+
+def _split_targets(outputs, n):
+    """(N * S, ...) outputs in the layout of _batch_layout -> (N, S, ...): entry t is what the
+    search graph gives for target t alone."""
+    return {name: np.swapaxes(a.reshape(-1, n, *a.shape[1:]), 0, 1) for name, a in outputs.items()}
 
 
 class MindSporeBackend:
@@ -44,11 +69,11 @@ class MindSporeBackend:
         self.cells = {name: spec.cell(model) for name, spec in self.specs.items()}
         self.template_outputs = self.specs["template"].outputs
 
-    def _call(self, graph, inputs):
+    def _call(self, graph, inputs, targets=1):
         spec = self.specs[graph]
         for (name, shape), value in zip(spec.inputs, inputs):
             if shape is not None:
-                _check_batch(graph, shape, name, value, spec.batch_may_exceed_one)
+                _check_batch(graph, shape, name, value, spec.batch_may_exceed_one, targets)
         return _as_tuple(self.cells[graph](*(i if isinstance(i, ms.Tensor) else ms.Tensor(i) for i in inputs)))
 
     def run(self, graph, inputs):
@@ -63,6 +88,21 @@ class MindSporeBackend:
     def track(self, x, kernels):
         return self.run("search", [x, *_search_kernels(self.specs["search"].input_names, self.template_outputs,
                                                        kernels)])
+
+    def track_batch(self, xs, kernels_list):
+        """N targets through one search-graph call: ``xs`` their search inputs (each as
+        ``track`` takes it), ``kernels_list`` their ``template`` kernels. Returns {output name:
+        (N, ...) array}, entry t being ``track(xs[t], kernels_list[t])[name]`` (the same
+        convolutions over a larger batch: equal up to float rounding). Each new N compiles
+        the graph once more (graph mode)."""
+        from mindspore import ops
+        n, x = _batch_layout(xs, kernels_list)
+        names = self.specs["search"].input_names
+        per_target = [_search_kernels(names, self.template_outputs, k) for k in kernels_list]
+        kernels = [ops.concat([k[i] if isinstance(k[i], ms.Tensor) else ms.Tensor(k[i]) for k in per_target], 0)
+                   for i in range(len(names) - 1)]
+        outputs = self._call("search", [x, *kernels], targets=n)
+        return _split_targets(dict(zip(self.specs["search"].outputs, (o.asnumpy() for o in outputs))), n)
 
     def refine(self, p0, p1, p2, p3):
         if "refine" not in self.cells:
@@ -123,6 +163,15 @@ class _ExportedBackend:
         self._shape_check("search", self.input_names["search"][0], x)
         kernels = _search_kernels(self.input_names["search"], self.output_names["template"], kernels)
         return self.run("search", [x, *kernels])
+
+    def track_batch(self, xs, kernels_list):
+        """One target as ``track`` (the exported search graph's input shapes are fixed to one
+        target); several are refused in one line."""
+        if len(xs) != 1:
+            raise ValueError(f"the exported graphs in {self.folder} take one target per search call, got "
+                             f"{len(xs)}: track several targets with --backend mindspore (the checkpoint)")
+        _batch_layout(xs, kernels_list)
+        return {name: a[None] for name, a in self.track(xs[0], kernels_list[0]).items()}
 
     def refine(self, p0, p1, p2, p3):
         if "refine" not in self.graphs:

@@ -1,0 +1,166 @@
+"""Several targets in one batched network call (src/tracker/multi.py, backends.track_batch).
+
+Every batched run is compared with N independent single-target trackers on the same frames and
+the same back-end: the batch holds the same convolutions as N one-target calls, so the boxes
+agree to float rounding (1e-4 px). Tiny random networks: only the agreement matters.
+"""
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from src.config import Config, load_config, replace
+from src.models import build_model
+from src.tracker import build_tracker
+from src.tracker.backends import MindSporeBackend, ONNXBackend
+from src.tracker.multi import MultiTargetTracker
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOXES = [[20, 30, 30, 25], [90, 50, 40, 30], [60, 10, 20, 20]]
+
+
+def _config(name):
+    if name == "tiny_siamrpn":
+        return replace(Config(), **{"model.width_mult": 0.125, "model.feature_channels": 16})
+    return load_config(os.path.join(ROOT, "configs", f"{name}.yaml"))
+
+
+_NETWORKS = {}
+
+
+def _network(name):
+    """(cfg, Cell back-end) of a random network, built once per module run."""
+    if name not in _NETWORKS:
+        cfg = _config(name)
+        _NETWORKS[name] = cfg, MindSporeBackend(build_model(cfg))
+    return _NETWORKS[name]
+
+
+def _frames(n, h=120, w=160, seed=0):
+    """Frames with a bright square drifting right, on blurred noise (something to follow)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n):
+        f = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 2)
+        f[40:70, 30 + 3 * i:60 + 3 * i] = 230
+        frames.append(f)
+    return frames
+
+
+def _single(cfg, backend, image, box):
+    t = build_tracker(cfg, backend)
+    t.box_origin = 0                    # MultiTargetTracker's default (the project's 0-indexed boxes)
+    t.init(image, box)
+    return t
+
+
+def _assert_same(multi, results, singles, frame_results):
+    """The batched results equal the single trackers' on this frame ({id: (tracker, (box, score))})."""
+    assert sorted(results) == sorted(singles)
+    for target_id, (box, score, lost) in results.items():
+        ref_box, ref_score = frame_results[target_id]
+        np.testing.assert_allclose(box, ref_box, atol=1e-4, rtol=0, err_msg=f"target {target_id}")
+        assert score == pytest.approx(ref_score, abs=1e-5)
+        assert lost == bool(getattr(singles[target_id], "lost", False))
+        ours, ref = multi.tracker(target_id), singles[target_id]
+        if getattr(ref, "last_mask", None) is not None:         # SiamMask: the same mask, up to a few
+            assert np.mean(ours.last_mask != ref.last_mask) < 1e-3   # pixels at the threshold
+            assert ref.last_mask.any()
+
+
+def _run_against_singles(name, n_frames=4):
+    cfg, backend = _network(name)
+    frames = _frames(n_frames)
+    multi = MultiTargetTracker(cfg, backend)
+    singles = {multi.add(frames[0], b): _single(cfg, backend, frames[0], b) for b in BOXES[:2]}
+    assert list(singles) == [1, 2]
+    moved = False
+    for f in frames[1:]:
+        results = multi.track(f)
+        _assert_same(multi, results, singles, {i: t.track(f) for i, t in singles.items()})
+        moved |= any(abs(r[0][0] - b[0]) > 1e-3 for r, b in zip(results.values(), BOXES))
+    assert moved          # the comparison covers moving boxes, not only the init state
+
+
+@pytest.mark.parametrize("name", ["tiny_siamrpn", "quickstart_siamfc"])
+def test_batched_boxes_equal_independent_trackers(name):
+    _run_against_singles(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["quickstart_siammask", "siammask_sharp", "quickstart_sasiam"])
+def test_batched_boxes_equal_independent_trackers_resnet_and_sasiam(name):
+    """SiamMask with the coarse mask head and with refine (ResNet-50: seconds a frame), SA-Siam."""
+    _run_against_singles(name, n_frames=3)
+
+
+def test_track_batch_outputs_are_the_single_target_outputs():
+    cfg, backend = _network("tiny_siamrpn")
+    frame = _frames(1)[0]
+    trackers = [_single(cfg, backend, frame, b) for b in BOXES]
+    xs = [t._search_input(frame)[0] for t in trackers]
+    batched = backend.track_batch(xs, [t.kernels for t in trackers])
+    assert list(batched) == ["cls", "loc"]
+    for i, (t, x) in enumerate(zip(trackers, xs)):
+        for name, a in backend.track(x, t.kernels).items():
+            assert batched[name].shape == (len(xs),) + a.shape
+            # float rounding of a larger batch, on the scale of the map (random weights: ~1e6)
+            np.testing.assert_allclose(batched[name][i], a, rtol=0, atol=1e-5 * np.abs(a).max())
+
+
+def test_add_and_remove_mid_sequence():
+    cfg, backend = _network("tiny_siamrpn")
+    frames = _frames(6)
+    multi = MultiTargetTracker(cfg, backend)
+    singles = {multi.add(frames[0], b): _single(cfg, backend, frames[0], b) for b in BOXES[:2]}
+    for k, f in enumerate(frames[1:], 1):
+        if k == 2:                       # a third target starts on frame 2 (its init frame)
+            singles[multi.add(f, BOXES[2])] = _single(cfg, backend, f, BOXES[2])
+            continue
+        if k == 4:
+            multi.remove(1)
+            del singles[1]
+        results = multi.track(f)
+        _assert_same(multi, results, singles, {i: t.track(f) for i, t in singles.items()})
+    assert sorted(results) == [2, 3] and len(multi) == 2 and 1 not in multi
+
+
+def test_a_bad_box_fails_its_add_only():
+    cfg, backend = _network("tiny_siamrpn")
+    frames = _frames(3)
+    multi = MultiTargetTracker(cfg, backend)
+    singles = {multi.add(frames[0], BOXES[0]): _single(cfg, backend, frames[0], BOXES[0])}
+    results = multi.track(frames[1])
+    _assert_same(multi, results, singles, {i: t.track(frames[1]) for i, t in singles.items()})
+    with pytest.raises(ValueError, match=r"lies outside the 160x120 image"):
+        multi.add(frames[1], [500, 10, 20, 20])
+    with pytest.raises(ValueError, match="zero or negative area"):
+        multi.add(frames[1], [10, 10, 0, 20])
+    assert list(multi.targets) == [1]
+    results = multi.track(frames[2])
+    _assert_same(multi, results, singles, {i: t.track(frames[2]) for i, t in singles.items()})
+    assert multi.add(frames[2], BOXES[1]) == 2       # failed adds used no id
+
+
+def test_unknown_id_is_one_line_naming_it():
+    cfg, backend = _network("tiny_siamrpn")
+    multi = MultiTargetTracker(cfg, backend)
+    with pytest.raises(KeyError) as e:
+        multi.remove(7)
+    assert str(e.value) == "no target with id 7 (tracked ids: none)"
+    multi.add(_frames(1)[0], BOXES[0])
+    multi.remove(1)
+    with pytest.raises(KeyError, match=r"^no target with id 1 \(tracked ids: none\)$"):
+        multi.remove(1)
+    assert multi.track(_frames(1)[0]) == {}
+
+
+def test_exported_graphs_refuse_several_targets_in_one_line():
+    backend = ONNXBackend.__new__(ONNXBackend)        # the check comes before any graph runs
+    backend.folder = "exports/x"
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    with pytest.raises(ValueError) as e:
+        backend.track_batch([x, x], [("k",), ("k",)])
+    assert "exports/x" in str(e.value) and "--backend mindspore" in str(e.value)
+    assert "\n" not in str(e.value)
