@@ -187,3 +187,47 @@ def test_failed_part_leaves_nothing_behind(tmp_path, monkeypatch):
         synthetic.generate(tmp_path, train_videos=1, train_frames=2, val_videos=1,
                            test_videos=1, test_frames=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train", "val"]
+
+
+def test_long_term_set_adds_votltsyn_and_leaves_the_rest_unchanged(dataset, tmp_path):
+    """--lt_videos adds test/VOTLTSYN only: every other file keeps its bytes; NaN rows mark
+    the stretch where the target is out of view or fully covered, and it comes back."""
+    synthetic.generate(tmp_path / "lt", seed=0, lt_videos=2, lt_frames=24, **SMALL)
+    with_lt = _tree_digest(tmp_path / "lt")
+    lt_files = {k for k in with_lt if k.startswith("test/VOTLTSYN/")}
+    assert {k: v for k, v in with_lt.items() if k not in lt_files} == _tree_digest(dataset)
+    root = tmp_path / "lt" / "test" / "VOTLTSYN"
+    names = (root / "list.txt").read_text().split()
+    meta = json.loads((root / "VOTLTSYN.json").read_text())      # NaN literals, as pysot's JSON
+    assert names == ["syn_lt_0000", "syn_lt_0001"] and list(meta) == names
+    for name in names:
+        frames = sorted((root / name / "color").glob("*.jpg"))
+        assert [f.name for f in frames] == [f"{t:08d}.jpg" for t in range(1, 25)]
+        rows = [[float(v) for v in line.split(",")]
+                for line in (root / name / "groundtruth.txt").read_text().splitlines()]
+        absent = [bool(np.isnan(r).all()) for r in rows]
+        assert all(np.isnan(r).all() or np.isfinite(r).all() for r in rows)
+        assert not absent[0] and not absent[-1] and any(absent)
+        # one stretch: visible, absent, visible again
+        changes = [t for t in range(1, len(absent)) if absent[t] != absent[t - 1]]
+        assert len(changes) == 2
+        for r, a in zip(rows, absent):
+            if not a:
+                x, y, w, h = r
+                assert w >= 1 and h >= 1 and 0 <= x and x + w <= 319 and 0 <= y and y + h <= 239
+        gt = meta[name]["gt_rect"]
+        assert len(gt) == len(rows) and meta[name]["init_rect"] == rows[0]
+        assert all((np.isnan(g).all() if a else g == r) for g, r, a in zip(gt, rows, absent))
+        assert all((root / img).is_file() for img in meta[name]["img_names"])
+
+
+def test_long_term_cli_flag_defaults_to_none(tmp_path):
+    args = ["--out", str(tmp_path / "a"), "--train_videos", "1", "--train_frames", "2",
+            "--val_videos", "0", "--test_videos", "1", "--test_frames", "2"]
+    synthetic.main(args)
+    assert sorted(p.name for p in (tmp_path / "a" / "test").iterdir()) == ["DAVISSYN", "OTBSYN", "VOTSYN"]
+    synthetic.main(args[:1] + [str(tmp_path / "b")] + args[2:] + ["--lt_videos", "1", "--lt_frames", "8"])
+    assert (tmp_path / "b" / "test" / "VOTLTSYN" / "syn_lt_0000" / "groundtruth.txt").is_file()
+    with pytest.raises(SystemExit) as exc:
+        synthetic.main(args[:1] + [str(tmp_path / "c")] + args[2:] + ["--lt_videos", "1", "--lt_frames", "4"])
+    assert "--lt_frames" in str(exc.value)

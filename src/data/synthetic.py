@@ -17,6 +17,9 @@ Layout under ``--out DIR``::
     test/OTBSYN/OTBSYN.json, <seq>/img/%04d.jpg, <seq>/groundtruth_rect.txt
     test/DAVISSYN/ImageSets/2016/val.txt, JPEGImages/480p/<seq>/%05d.jpg,
                   Annotations/480p/<seq>/%05d.png   visible-target mask, 0/255 (DAVIS 2016)
+    test/VOTLTSYN/list.txt, VOTLTSYN.json, <seq>/color/%08d.jpg, <seq>/groundtruth.txt
+                  long-term set, only with --lt_videos N > 0: the target leaves the view or
+                  is fully occluded for a stretch; ``nan,nan,nan,nan`` rows while it is absent
 
 Coordinates follow OpenCV/pysot (pixel centres on integer coordinates). Boxes
 are the tight box of the whole target shape, occluded parts included; VOT
@@ -51,7 +54,7 @@ except ImportError:  # progress bars are optional
 FRAME_SIZE = (320, 240)  # (width, height) of every rendered frame
 CROP_SIZE = CROP511_SIZE   # the crop511 layout the loader reads
 JPEG_QUALITY = 90
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2, "test_lt": 3}
 KINDS = ("ellipse", "rectangle", "polygon")
 PATTERNS = ("stripes", "checker", "blobs", "rings")
 TEXTURE_SIZE = 64
@@ -446,6 +449,116 @@ def write_test_part(root, n_videos, n_frames, seed, frame_size=FRAME_SIZE, progr
     _write_json(otb / "OTBSYN.json", otb_meta)
 
 
+LT_EVENTS = ("out_of_view", "full_occlusion")
+LT_MIN_VISIBLE = 0.05   # below this share of the shape's area in view, the target counts as absent
+
+
+def _smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _absence_profile(rng, n):
+    """Per-frame weight in [0, 1]: 0 = the scene as sampled, 1 = the target gone.
+
+    A core stretch of ``n/8 .. n/4`` frames at 1, entered and left over ``n/10``
+    frames (smoothstep); frame 0 and the last frame stay at 0, so a tracker starts on a
+    visible target and the target is back before the end.
+    """
+    ramp = max(1, n // 10)
+    core = int(rng.integers(max(1, n // 8), max(1, n // 4) + 1))
+    first = 1 + ramp
+    start = int(rng.integers(first, max(first, n - 1 - ramp - core) + 1))
+    t = np.arange(n, dtype=np.float64)
+    rise = _smoothstep((t - (start - ramp) + 1) / (ramp + 1))
+    fall = 1 - _smoothstep((t - (start + core) + 1) / (ramp + 1))
+    return np.minimum(rise, fall)
+
+
+def _long_term_scene(rng, n_frames, frame_size, event):
+    """A one-target scene whose target leaves the view (``out_of_view``: pushed off-frame along a
+    random direction and back) or is fully covered by an occluder that slides over it and away
+    (``full_occlusion``) for a stretch (``_absence_profile``). The target is drawn in front of the
+    distractors, so only the planned event hides it."""
+    scene = sample_scene(rng, n_frames, frame_size, n_targets=1, n_occluders=0)
+    target = scene.objects.pop(scene.targets[0])
+    scene.objects.append(target)
+    scene.targets = [len(scene.objects) - 1]
+    weight = _absence_profile(rng, n_frames)[:, None]
+    heading = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.cos(heading), np.sin(heading)])
+    radius = float(np.hypot(*target.half_size) * target.scales.max())
+    far = math.hypot(*frame_size) + 2 * radius + 2       # from anywhere in the frame to fully outside
+    if event == "out_of_view":
+        target.centres = target.centres + weight * far * direction
+    else:
+        look = _sample_look(rng, rng.uniform(0, 180))
+        # a square of half side 1.2 r covers the disc of radius r around the target at any angle
+        cover = SceneObject(_make_outline(rng, "rectangle"), _make_texture(rng, look),
+                            np.array([1.2 * radius, 1.2 * radius]),
+                            target.centres + (1 - weight) * far * direction, np.ones(n_frames),
+                            rng.uniform(-0.3, 0.3) + np.zeros(n_frames))
+        scene.objects.append(cover)
+    return scene
+
+
+def _lt_box(target, t, visible, frame_size):
+    """Ground truth of frame t: the whole shape's box clipped to the frame, or None (absent) when
+    less than LT_MIN_VISIBLE of the shape's area is visible (off-frame or covered)."""
+    pts = target.polygon(t)
+    area = 0.5 * abs(float(np.dot(pts[:, 0], np.roll(pts[:, 1], -1)) - np.dot(pts[:, 1], np.roll(pts[:, 0], -1))))
+    if np.count_nonzero(visible) < LT_MIN_VISIBLE * area:
+        return None
+    w, h = frame_size
+    x1, y1, x2, y2 = target.box(t)
+    x1, x2 = np.clip([x1, x2], 0, w - 1)
+    y1, y2 = np.clip([y1, y2], 0, h - 1)
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None
+    return [round(float(c), 4) for c in (x1, y1, x2 - x1, y2 - y1)]
+
+
+def write_lt_part(root, n_videos, n_frames, seed, frame_size=FRAME_SIZE, progress=False):
+    """VOTLTSYN under ``root``: a VOT2018-LT-style long-term set (pysot ``VOTLTDataset`` JSON).
+
+    ``<seq>/color/%08d.jpg``, ``<seq>/groundtruth.txt`` with one ``x,y,w,h`` a line
+    (``nan,nan,nan,nan`` while the target is absent), ``list.txt`` and
+    ``VOTLTSYN.json`` (``video_dir``, ``init_rect``, ``img_names``, ``gt_rect`` with NaN
+    rows, as pysot's VOT2018-LT.json). Even sequences have the target leave the view,
+    odd ones a full occlusion (``LT_EVENTS``). Scenes are drawn from their own
+    Generators (split ``test_lt``): the other sets do not change.
+    """
+    lt = root / "VOTLTSYN"
+    meta = {}
+    for v in _progress(range(n_videos), "test_lt", progress):
+        name = f"syn_lt_{v:04d}"
+        scene = _long_term_scene(_video_rng(seed, "test_lt", v), n_frames, frame_size, LT_EVENTS[v % 2])
+        target = scene.objects[scene.targets[0]]
+        (lt / name / "color").mkdir(parents=True)
+        rects = []
+        for t in range(n_frames):
+            frame, (visible,), _ = render_frame(scene, t)
+            (lt / name / "color" / f"{t + 1:08d}.jpg").write_bytes(_jpeg(frame))
+            rects.append(_lt_box(target, t, visible, frame_size))
+        if rects[0] is None:
+            raise RuntimeError(f"{name}: the target is not visible on the first frame")
+        (lt / name / "groundtruth.txt").write_text("".join(
+            ("nan,nan,nan,nan" if r is None else ",".join(f"{c:.4f}" for c in r)) + "\n" for r in rects))
+        meta[name] = {"video_dir": name, "init_rect": rects[0],
+                      "img_names": [f"{name}/color/{t + 1:08d}.jpg" for t in range(n_frames)],
+                      "gt_rect": [[math.nan] * 4 if r is None else r for r in rects]}
+    lt.mkdir(parents=True, exist_ok=True)
+    (lt / "list.txt").write_text("".join(f"{name}\n" for name in meta))
+    _write_json(lt / "VOTLTSYN.json", meta)    # NaN literals, as pysot's VOT2018-LT.json
+
+
+def _write_test_parts(root, test_videos, test_frames, lt_videos, lt_frames, seed, frame_size, progress):
+    if test_videos:
+        write_test_part(root, test_videos, test_frames, seed, frame_size, progress)
+    if lt_videos:
+        write_lt_part(root, lt_videos, lt_frames, seed, frame_size, progress)
+
+
 def _publish(tmp, final, overwrite):
     """Move a finished part into place, replacing an old one only if asked to."""
     if final.exists():
@@ -461,23 +574,28 @@ def _publish(tmp, final, overwrite):
 
 def generate(out_dir, seed=0, train_videos=60, train_frames=40, val_videos=12,
              test_videos=6, test_frames=120, overwrite=False, frame_size=FRAME_SIZE,
-             progress=False):
+             progress=False, lt_videos=0, lt_frames=150):
     """Write the train, val and test parts under ``out_dir``; returns their paths.
 
-    A part with 0 videos (val or test) is not written. Raises FileExistsError
+    A part with 0 videos (val or test) is not written. ``lt_videos`` > 0 adds the
+    long-term set test/VOTLTSYN (``write_lt_part``, ``lt_frames`` frames each); with the
+    default 0 the output is what it was before that set existed. Raises FileExistsError
     (before generating anything) when a part exists and ``overwrite`` is false.
     """
     out_dir = Path(out_dir)
     if train_videos < 1 or min(val_videos, test_videos) < 0 or min(train_frames, test_frames) < 2:
         raise ValueError("need at least 1 train video and 2 frames per video")
-    counts = {"train": train_videos, "val": val_videos, "test": test_videos}
+    if lt_videos < 0 or (lt_videos and lt_frames < 8):
+        raise ValueError("--lt_videos must be >= 0 and --lt_frames >= 8 (a stretch without the target "
+                         "needs frames before and after it)")
+    counts = {"train": train_videos, "val": val_videos, "test": test_videos + lt_videos}
     writers = {
         "train": lambda root: write_crop_split(root, "train", train_videos, train_frames,
                                                seed, frame_size, progress),
         "val": lambda root: write_crop_split(root, "val", val_videos, train_frames,
                                              seed, frame_size, progress),
-        "test": lambda root: write_test_part(root, test_videos, test_frames, seed,
-                                             frame_size, progress),
+        "test": lambda root: _write_test_parts(root, test_videos, test_frames, lt_videos, lt_frames,
+                                               seed, frame_size, progress),
     }
     writers = {part: write for part, write in writers.items() if counts[part] > 0}
     for part in writers:
@@ -506,11 +624,16 @@ def main(argv=None):
     parser.add_argument("--val_videos", type=int, default=12)
     parser.add_argument("--test_videos", type=int, default=6)
     parser.add_argument("--test_frames", type=int, default=120)
+    parser.add_argument("--lt_videos", type=int, default=0,
+                        help="long-term sequences in test/VOTLTSYN (target out of view or fully occluded "
+                             "for a stretch; eval.py --dataset_name VOTLTSYN); default 0: none")
+    parser.add_argument("--lt_frames", type=int, default=150, help="frames per long-term sequence")
     parser.add_argument("--overwrite", action="store_true", help="replace existing parts")
     args = parser.parse_args(argv)
     try:
         generate(args.out, args.seed, args.train_videos, args.train_frames, args.val_videos,
-                 args.test_videos, args.test_frames, args.overwrite, progress=True)
+                 args.test_videos, args.test_frames, args.overwrite, progress=True,
+                 lt_videos=args.lt_videos, lt_frames=args.lt_frames)
     except (FileExistsError, ValueError) as exc:
         sys.exit(f"error: {exc}")
 
