@@ -357,9 +357,19 @@ class TrackConfig:
     instance_size: int = 287
     context_amount: float = 0.5
     window_influence: float = 0.40
+    # the lost-target signal (src/tracker/base.py): a tracker reports ``lost`` once its per-frame
+    # confidence (the score track() returns: a probability in every family, SiamRPN / SiamMask
+    # the chosen anchor's foreground probability, SiamFC / SA-Siam the sigmoid of the peak
+    # logit) stayed below lost_threshold for lost_frames frames in a row. Defaults: 0.5, the
+    # decision boundary of both families' classifiers (the quick-start SiamRPN scores its
+    # target 0.8-0.98 and a frame with the target painted over 0.001-0.013); 5 frames (a sixth
+    # of a second at 30 fps) so that a one-frame dip, e.g. a thin occluder, is not a loss
+    lost_threshold: float = 0.5
+    lost_frames: int = 5
 
     RANGES: ClassVar[dict] = {"exemplar_size": POSITIVE_INT, "instance_size": POSITIVE_INT,
-                              "context_amount": NON_NEGATIVE, "window_influence": SHARE}
+                              "context_amount": NON_NEGATIVE, "window_influence": SHARE,
+                              "lost_threshold": SHARE, "lost_frames": POSITIVE_INT}
     ORDERED: ClassVar[tuple] = (("exemplar_size", "instance_size"),)
 
 

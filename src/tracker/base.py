@@ -9,6 +9,22 @@ search graph, reads its outputs by NAME from the back-end's dict, lets the
 family decode them into a new state (``_locate``) and stores it
 (``_update``). ``last_box`` and ``region()`` report the result.
 
+Confidence and the lost-target state: after every ``track`` (``finish_track``),
+``confidence`` is the frame's score, the one ``track`` returns, and ``lost`` says
+whether it stayed below ``track.lost_threshold`` for ``track.lost_frames``
+consecutive frames (one frame at or above the threshold clears it). What the score
+is, per family (each family's ``_locate``):
+
+* SiamRPN, SiamMask: the foreground probability (softmax over background /
+  foreground) of the chosen anchor, in [0, 1]; 0.0 when no anchor is finite;
+* SiamFC, SA-Siam: the sigmoid of the chosen scale's upsampled raw response at
+  the peak (the scale penalty divided out), in (0, 1); 0.0 when the response is
+  not finite. The raw response is a logit trained with a logistic loss, so 0.5
+  is its decision boundary, as it is for SiamRPN's probability.
+
+Both restart when a new target starts (``kernels`` assigned, which every
+family's ``init`` does): ``confidence`` None, ``lost`` False.
+
 The default state, crops and update are pysot's (``SiameseTracker`` /
 ``SiamRPNTracker`` in pysot): centre ``(x + (w - 1)/2, y + (h - 1)/2)`` and
 size in float64, context crop ``get_subwindow`` (crop.py) with the family's
@@ -91,6 +107,28 @@ class SiameseTracker:
         self.kernels = self.channel_average = None
         self.center_pos = self.size = None
 
+    # -- the current target's template, confidence and lost state -----------------------------
+    @property
+    def kernels(self):
+        """The template graph's outputs for the current target (None before ``init``)."""
+        return self._kernels
+
+    @kernels.setter
+    def kernels(self, kernels):
+        # new kernels are a new target: its confidence history starts here. The reset hangs on
+        # the assignment rather than on init() because not every family's init is the base's
+        # (SA-Siam's crops two exemplars), while every one assigns the kernels once.
+        self._kernels = kernels
+        self.confidence = None      # the last frame's score (see the module docstring)
+        self.lost = False           # confidence < lost_threshold for lost_frames frames in a row
+        self.low_frames = 0         # consecutive frames with confidence < lost_threshold so far
+
+    def _observe(self, score):
+        """Record a frame's score as its confidence and move the lost-target state."""
+        self.confidence = float(score)
+        self.low_frames = self.low_frames + 1 if self.confidence < self.cfg.lost_threshold else 0
+        self.lost = self.low_frames >= self.cfg.lost_frames
+
     # -- box origin ------------------------------------------------------------------------
     @property
     def box_origin(self):
@@ -126,11 +164,12 @@ class SiameseTracker:
         search input ``_search_input(image)`` gave with ``crop``; ``image`` is the network's
         frame (``_network_image``). ``track`` is ``_search_input``, the network, then this:
         a caller that runs the network itself (several targets in one batch) calls the two
-        halves around its own network call."""
+        halves around its own network call. Sets ``confidence`` and ``lost``."""
         outputs = self._read_outputs(outputs)
         state, score = self._locate(outputs, crop)
         self._track_extras(outputs, state, crop, image)
         self._update(state, image.shape)
+        self._observe(score)
         return self.last_box, score
 
     @property
