@@ -1,7 +1,8 @@
-"""Track one target through a video or a folder of frames and save what the tracker saw.
+"""Track one target (or several) through a video or a folder of frames and save what the tracker saw.
 
     python demo.py --ckpt CKPT --video PATH [--init_box x,y,w,h] [--output_dir ./demo_out]
     python demo.py --backend onnx --model_dir export/onnx --video clip.mp4 --init_box 120,80,60,40
+    python demo.py --ckpt CKPT --video clip.mp4 --init_box 120,80,60,40 --init_box 300,90,50,50
 
 The counterpart of pysot's tools/demo.py and SiamMask's demo.py, for machines without a
 display: instead of a window it writes ``OUTPUT_DIR/<name>/``:
@@ -16,6 +17,12 @@ name; a VOT ``color/`` or OTB ``img/`` folder works). Without ``--init_box`` the
 line of a ground-truth file beside the frames (``groundtruth.txt``,
 ``groundtruth_rect.txt``) gives the init box, as in pysot's evaluation. The folder is
 built under a temporary name and renamed when complete.
+
+``--init_box`` given more than once tracks every box as a target of its own, all through one
+batched network call per frame (src/tracker/multi.py; the checkpoint back-end). Target ``k``
+(the k-th ``--init_box``, from 1) gets ``target_<k>/`` with the files above (``boxes.txt``,
+and for SiamMask ``polygons.txt`` and ``masks/``), and the video draws every target in its
+own colour, labelled with its id (and "lost" while its tracker has lost it).
 """
 import argparse
 import os
@@ -33,8 +40,23 @@ MASK_COLOUR = (0, 0, 255)      # BGR
 BOX_COLOUR = (0, 255, 0)
 
 
+#: colours (BGR) of targets 2, 3, ... when several are tracked (target 1 keeps BOX_COLOUR)
+TARGET_COLOURS = ((255, 128, 0), (0, 200, 255), (255, 0, 255), (255, 255, 0), (128, 0, 255), (0, 128, 255))
+LOST_COLOUR = (0, 0, 255)
+
+
 class DemoError(ValueError):
     """Bad demo input; the message names the file or flag on one line."""
+
+
+class _InitBoxes(argparse.Action):
+    """Repeatable ``--init_box``: ``init_box`` keeps the first value (one target, as before),
+    ``init_boxes`` all of them in order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        boxes = list(getattr(namespace, "init_boxes", None) or []) + [values]
+        namespace.init_boxes = boxes
+        setattr(namespace, self.dest, boxes[0])
 
 
 def _glue_negative_values(argv, flags=("--init_box",)):
@@ -58,7 +80,9 @@ def _glue_negative_values(argv, flags=("--init_box",)):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", required=True, help="video file, or folder of frames")
-    p.add_argument("--init_box", default=None, help="x,y,w,h of the target in the first frame (0-indexed pixels, as pysot)")
+    p.add_argument("--init_box", default=None, action=_InitBoxes,
+                   help="x,y,w,h of the target in the first frame (0-indexed pixels, as pysot); "
+                        "repeat it to track several targets")
     p.add_argument("--ckpt", default=None, help="checkpoint (--backend mindspore)")
     p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"])
     p.add_argument("--model_dir", default=None, help="with --backend mindir|onnx: export_mindir.py's folder")
@@ -70,6 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--fps", type=float, default=0, help="frame rate of the written video (default: the source's, or 25)")
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
+    p.set_defaults(init_boxes=None)
     return p.parse_known_args(_glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
 
 
@@ -144,7 +169,7 @@ def default_name(video_path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def draw(image, box, polygon=None, mask=None):
+def draw(image, box, polygon=None, mask=None, colour=BOX_COLOUR):
     import cv2
     import numpy as np
     out = image.copy()
@@ -154,10 +179,24 @@ def draw(image, box, polygon=None, mask=None):
         out = tint.astype(np.uint8)
     if polygon is not None:
         pts = np.round(np.asarray(polygon, np.float64).reshape(-1, 1, 2)).astype(np.int32)
-        cv2.polylines(out, [pts], True, BOX_COLOUR, 2)
+        cv2.polylines(out, [pts], True, colour, 2)
     else:
         x, y, w, h = (int(round(v)) for v in box)
-        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOUR, 2)
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, 2)
+    return out
+
+
+def draw_targets(image, targets):
+    """Every target of ``targets`` ([(id, box, polygon, mask, lost)]) drawn in its own colour,
+    labelled with its id."""
+    import cv2
+    out = image
+    for k, (target_id, box, polygon, mask, lost) in enumerate(targets):
+        colour = LOST_COLOUR if lost else (BOX_COLOUR, *TARGET_COLOURS)[k % (1 + len(TARGET_COLOURS))]
+        out = draw(out, box, polygon, mask, colour)
+        x, y = int(round(box[0])), int(round(box[1]))
+        cv2.putText(out, f"{target_id} lost" if lost else str(target_id), (max(x, 0), max(y - 4, 12)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
     return out
 
 
@@ -172,46 +211,67 @@ def run(args, overrides):
     from src.evaluation.runner import start
     from src.tracker import build_tracker
     from src.tracker.backends import load_tracker_model
+    from src.tracker.multi import MultiTargetTracker
 
     source = FrameSource(args.video)
-    if args.init_box:
-        init_box, init_from = parse_box(args.init_box), "--init_box"
+    texts = getattr(args, "init_boxes", None) or ([args.init_box] if args.init_box else [])
+    if texts:
+        init_boxes, init_from = [parse_box(t) for t in texts], "--init_box"
     else:
         init_box, init_from = box_from_groundtruth(args.video)
+        init_boxes = [init_box]
+    several = len(init_boxes) > 1
+    if several and args.backend != "mindspore":
+        raise DemoError(f"several --init_box run as one batch on the checkpoint: use --ckpt with --backend "
+                        f"mindspore (--backend {args.backend}'s exported graphs take one target per search call)")
     model = args.ckpt if args.backend == "mindspore" else args.model_dir
     if not model:
         raise DemoError("give --ckpt" if args.backend == "mindspore" else
                         f"--backend {args.backend} runs exported graphs: give --model_dir")
     setup_context(args.device_target, args.device_id)
     cfg, backend, _ = load_tracker_model(args.backend, model, args.config, overrides)
+    # one target: its own tracker, as always; several: one batched network call per frame
     tracker = build_tracker(cfg, backend)
+    multi = MultiTargetTracker(cfg, backend) if several else None
     masks = hasattr(tracker, "last_mask")
 
     name = args.name or default_name(args.video)
     final = os.path.join(args.output_dir, name)
     tmp = os.path.join(args.output_dir, f".{name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(os.path.join(tmp, "masks") if masks else tmp)
-    writer, boxes, polygons = None, [], []
+    # one target writes into the folder itself, target k of several into target_<k>/
+    folders = [os.path.join(tmp, f"target_{k}") for k in range(1, len(init_boxes) + 1)] if several else [tmp]
+    for folder in folders:
+        os.makedirs(os.path.join(folder, "masks") if masks else folder)
+    writer, boxes, polygons = None, [[] for _ in folders], [[] for _ in folders]
     try:
         progress = tqdm(source, total=len(source) or None, desc=f"{cfg.name} on {name}", unit="frame")
         for i, image in enumerate(progress):
             if i == 0:
                 # --init_box and the ground truth's box are pysot's 0-indexed [x, y, w, h], as eval.py's
-                start(tracker, image, init_box)
-                box, polygon, mask = list(init_box), None, None
-                if masks:   # the init box as a polygon, and no mask yet
-                    polygon = list(rect_to_polygon(init_box))
+                if several:
+                    ids = [multi.add(image, box) for box in init_boxes]
+                else:
+                    start(tracker, image, init_boxes[0])
+                    ids = [None]
+                # the init box (as a polygon for SiamMask), no mask yet
+                frame = [(list(box), list(rect_to_polygon(box)) if masks else None, None, False)
+                         for box in init_boxes]
             else:
-                box, score = tracker.track(image)
-                polygon = tracker.region() if masks else None
-                mask = tracker.last_mask if masks else None
-                progress.set_postfix(score=f"{score:.3f}", refresh=False)
-            boxes.append(format_vot_line(box))
-            if masks:
-                polygons.append(format_vot_line(polygon))
-                binary = np.zeros(image.shape[:2], np.uint8) if mask is None else (mask > 0).astype(np.uint8) * 255
-                cv2.imwrite(os.path.join(tmp, "masks", f"{i:05d}.png"), binary)
+                if several:
+                    results = multi.track(image)
+                    states = [(multi.tracker(t), *results[t]) for t in ids]
+                else:
+                    states = [(tracker, *tracker.track(image), False)]
+                frame = [(box, t.region() if masks else None, t.last_mask if masks else None, lost)
+                         for t, box, _, lost in states]
+                progress.set_postfix(score=" ".join(f"{s:.3f}" for _, _, s, _ in states), refresh=False)
+            for k, (box, polygon, mask, _) in enumerate(frame):
+                boxes[k].append(format_vot_line(box))
+                if masks:
+                    polygons[k].append(format_vot_line(polygon))
+                    binary = np.zeros(image.shape[:2], np.uint8) if mask is None else (mask > 0).astype(np.uint8) * 255
+                    cv2.imwrite(os.path.join(folders[k], "masks", f"{i:05d}.png"), binary)
             if args.save_video:
                 if writer is None:
                     fps = args.fps or source.fps or 25.0
@@ -219,8 +279,11 @@ def run(args, overrides):
                                              (image.shape[1], image.shape[0]))
                     if not writer.isOpened():
                         raise DemoError("OpenCV cannot write mp4 video here (no mp4v encoder); use --save_video False")
-                writer.write(draw(image, box, polygon, mask))
-        if not boxes:
+                if several:
+                    writer.write(draw_targets(image, [(t, *f) for t, f in zip(ids, frame)]))
+                else:
+                    writer.write(draw(image, *frame[0][:3]))
+        if not boxes[0]:
             raise DemoError(f"no frames in {args.video}")
     except BaseException:
         if writer is not None:
@@ -229,14 +292,20 @@ def run(args, overrides):
         raise
     if writer is not None:
         writer.release()
-    with open(os.path.join(tmp, "boxes.txt"), "w") as f:
-        f.write("\n".join(boxes) + "\n")
-    if masks:
-        with open(os.path.join(tmp, "polygons.txt"), "w") as f:
-            f.write("\n".join(polygons) + "\n")
+    for k, folder in enumerate(folders):
+        with open(os.path.join(folder, "boxes.txt"), "w") as f:
+            f.write("\n".join(boxes[k]) + "\n")
+        if masks:
+            with open(os.path.join(folder, "polygons.txt"), "w") as f:
+                f.write("\n".join(polygons[k]) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    print(f"{len(boxes)} frames tracked from {init_from} {[round(v, 2) for v in init_box]}; results in {final}")
+    if several:
+        print(f"{len(boxes[0])} frames tracked for {len(init_boxes)} targets from {init_from} "
+              f"{[[round(v, 2) for v in b] for b in init_boxes]}; results in {final}")
+    else:
+        print(f"{len(boxes[0])} frames tracked from {init_from} {[round(v, 2) for v in init_boxes[0]]}; "
+              f"results in {final}")
     return final
 
 

@@ -164,3 +164,63 @@ def test_exported_graphs_refuse_several_targets_in_one_line():
         backend.track_batch([x, x], [("k",), ("k",)])
     assert "exports/x" in str(e.value) and "--backend mindspore" in str(e.value)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.slow
+def test_demo_tracks_every_init_box_as_its_own_target(tmp_path):
+    """Two --init_box: target_<k>/boxes.txt is what a one-target demo run gives for box k."""
+    import importlib
+
+    from conftest import synthetic_test_sets
+    demo = importlib.import_module("demo")
+    ckpt = os.path.join(ROOT, "tests", "fixtures", "quickstart_siamrpn.ckpt")
+    synthetic_test_sets(tmp_path, seed=3, videos=1, frames=8)
+    frames = str(tmp_path / "data" / "test" / "OTBSYN" / "syn_test_0000" / "img")
+    gt = np.loadtxt(tmp_path / "data" / "test" / "OTBSYN" / "syn_test_0000" / "groundtruth_rect.txt", delimiter=",")
+    boxes = [",".join(str(v) for v in gt[0]), "10,12,30,30"]
+    common = ["--ckpt", ckpt, "--video", frames, "--output_dir", str(tmp_path / "out")]
+    several = demo.main([*common, "--init_box", boxes[0], "--init_box", boxes[1], "--name", "both"])
+    assert sorted(os.listdir(several)) == ["both.mp4", "target_1", "target_2"]
+    capture, n = cv2.VideoCapture(os.path.join(several, "both.mp4")), 0
+    while capture.read()[0]:
+        n += 1
+    assert n == 8
+    for k, box in enumerate(boxes, 1):
+        one = demo.main([*common, "--init_box", box, "--name", f"one_{k}", "--save_video", "false"])
+        assert os.listdir(one) == ["boxes.txt"]
+        ours = np.loadtxt(os.path.join(several, f"target_{k}", "boxes.txt"), delimiter=",")
+        ref = np.loadtxt(os.path.join(one, "boxes.txt"), delimiter=",")
+        assert ours.shape == (8, 4)
+        np.testing.assert_allclose(ours, ref, atol=2e-4, rtol=0)     # 4 decimals written
+    assert not ours[1:].tolist() == [ours[0].tolist()] * 7           # the target moved
+    # exported graphs take one target per call: refused before any output is written
+    with pytest.raises(SystemExit, match=r"^demo.py: several --init_box .*\(--backend onnx"):
+        demo.main(["--backend", "onnx", "--model_dir", str(tmp_path), "--video", frames, "--init_box", boxes[0],
+                   "--init_box", boxes[1], "--output_dir", str(tmp_path / "refused")])
+    assert not os.path.exists(tmp_path / "refused")
+
+
+def test_demo_reads_repeated_init_boxes():
+    import importlib
+    demo = importlib.import_module("demo")
+    args, _ = demo.parse_args(["--video", "v", "--init_box", "-20,-10,50,50", "--init_box", "1,2,3,4"])
+    assert args.init_boxes == ["-20,-10,50,50", "1,2,3,4"] and args.init_box == "-20,-10,50,50"
+    args, _ = demo.parse_args(["--video", "v"])
+    assert args.init_boxes is None and args.init_box is None
+
+
+def test_demo_draws_every_target_in_its_colour():
+    import importlib
+    demo = importlib.import_module("demo")
+    image = np.zeros((60, 80, 3), np.uint8)
+    mask = np.zeros((60, 80), np.uint8)
+    mask[30:40, 50:60] = 1
+    polygon = [50, 30, 60, 30, 60, 40, 50, 40]
+    out = demo.draw_targets(image, [(1, [5, 20, 20, 20], None, None, False),
+                                    (2, [50, 30, 10, 10], polygon, mask, False),
+                                    (3, [30, 5, 10, 10], None, None, True)])
+    assert (out[20, 10] == demo.BOX_COLOUR).all()                  # target 1's box edge
+    assert (out[30, 55] == demo.TARGET_COLOURS[0]).all()            # target 2's polygon
+    assert out[35, 55, 2] > 0 and not out[35, 55, :2].any()         # its mask tint (red)
+    assert (out[5, 35] == demo.LOST_COLOUR).all()                   # a lost target
+    assert not image.any()                                           # the frame itself is untouched
