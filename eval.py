@@ -1,4 +1,4 @@
-"""Evaluate trackers on VOT / OTB / GOT-10k / LaSOT / DAVIS and write eval.json.
+"""Evaluate trackers on VOT / VOT-LT / OTB / GOT-10k / LaSOT / DAVIS and write eval.json.
 
     python eval.py --ckpt CKPT --dataset_path DATA/VOT2018 --dataset_name VOT2018 --filename eval.json
     python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
@@ -31,6 +31,15 @@ segmentation: a mask tracker (SiamMask) starts from each object's first-frame
 mask box, writes <tracker>/<seq>/<frame>.png per frame and is scored with
 DAVIS's J (region IoU) and F (boundary F-measure): mean, recall and decay.
 SiamMask's DAVIS hyperparameters are the preset shown above (src/tracker/presets.py).
+
+VOT long-term names (VOT2018-LT, VOT2019-LT, VOTLTSYN: ``python -m src.data.synthetic
+--lt_videos N``) run one pass per sequence without re-initialisation, also while the
+target is absent (NaN ground truth), record each frame's box and confidence (the
+tracker's ``confidence``, else the score it returns) in pysot's layout
+<tracker>/longterm/<seq>/<seq>_001.txt and <seq>_001_confidence.value, and are scored
+as pysot's F1Benchmark scores them: tracking precision, recall and F-score at the
+confidence threshold where F is largest (src/evaluation/lt_metrics.py), with
+precision-recall and F-vs-threshold plots.
 """
 import argparse
 import glob
@@ -45,11 +54,12 @@ from src.utils import ensure_output_dir, str2bool
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Evaluate Siamese trackers (VOT / OTB / GOT-10k / LaSOT / DAVIS)")
+    p = argparse.ArgumentParser(description="Evaluate Siamese trackers (VOT / VOT-LT / OTB / GOT-10k / LaSOT / "
+                                            "DAVIS)")
     p.add_argument("--dataset_path", required=True, help="dataset root, e.g. testing_dataset/VOT2018")
     p.add_argument("--dataset_name", required=True,
-                   help="VOT2016..VOT2019 (or VOT-like), OTB100, GOT10k-val, LaSOT, "
-                        "DAVIS2016/DAVIS2017 (or DAVIS-like)")
+                   help="VOT2016..VOT2019 (or VOT-like), VOT2018-LT/VOT2019-LT/VOTLTSYN (long-term), OTB100, "
+                        "GOT10k-val, LaSOT, DAVIS2016/DAVIS2017 (or DAVIS-like)")
     p.add_argument("--filename", default="eval.json", help="where to write the evaluation record")
     p.add_argument("--results_dir", default="./results", help="root of the result files")
     p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")

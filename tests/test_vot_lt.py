@@ -148,3 +148,173 @@ def test_curves_averaged_over_sequences_before_f():
     # per video, each at its own maximum: a peaks at 0.9 (2*1/(1+3) = 0.5 vs 2*1/(2+3) = 0.4)
     assert s["per_video"]["a"]["f_score"] == pytest.approx(0.5) and s["per_video"]["a"]["threshold"] == 0.9
     assert s["per_video"]["b"]["f_score"] == pytest.approx(0.8)
+
+
+# ------------------------------------------------------------------- dataset
+def _lt_set(root, videos=2, frames=12, seed=0):
+    from src.data.synthetic import write_lt_part
+    write_lt_part(root, videos, frames, seed)
+    return root / "VOTLTSYN"
+
+
+@pytest.fixture(scope="module")
+def lt_root(tmp_path_factory):
+    return _lt_set(tmp_path_factory.mktemp("votlt"))
+
+
+def _absent_rows(path):
+    return [i for i, line in enumerate(path.read_text().splitlines()) if line == "nan,nan,nan,nan"]
+
+
+@pytest.mark.parametrize("layout", ["json", "raw"])
+def test_dataset_reads_absent_rows(lt_root, tmp_path, layout):
+    import shutil
+    from src.evaluation.datasets import dataset_kind, load_dataset
+    assert {dataset_kind(n) for n in ("VOT2018-LT", "VOT2019-LT", "VOTLTSYN", "votlt_syn")} == {"votlt"}
+    assert dataset_kind("VOT2018") == "vot"
+    root = lt_root
+    if layout == "raw":                       # list.txt + <seq>/groundtruth.txt, no pysot JSON
+        root = tmp_path / "VOTLTSYN"
+        shutil.copytree(lt_root, root)
+        (root / "VOTLTSYN.json").unlink()
+    dataset = load_dataset("VOTLTSYN", str(root), check_frames=True)
+    assert dataset.kind == "votlt" and len(dataset) == 2
+    for video in dataset:
+        absent = _absent_rows(lt_root / video.name / "groundtruth.txt")
+        assert absent and 0 not in absent
+        assert np.flatnonzero(~video.visible).tolist() == absent
+        assert np.isnan(video.gt[absent]).all() and np.isfinite(np.delete(video.gt, absent, axis=0)).all()
+        assert dataset.notes["absent_frames"][video.name] == len(absent)
+    assert dataset.notes["unusable_gt_frames"] == {}       # absent frames are not "unusable" boxes
+
+
+@pytest.mark.parametrize("bad", ["12.0,nan,3,4", "12.0,abc,3,4", "1,2,3"])
+def test_malformed_row_is_one_line_naming_sequence_and_line(lt_root, tmp_path, bad):
+    import shutil
+    from src.evaluation.datasets import DatasetError, load_dataset
+    root = tmp_path / "VOTLTSYN"
+    shutil.copytree(lt_root, root)
+    (root / "VOTLTSYN.json").unlink()
+    gt = root / "syn_lt_0001" / "groundtruth.txt"
+    lines = gt.read_text().splitlines()
+    lines[6] = bad
+    gt.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError) as e:
+        load_dataset("VOTLTSYN", str(root))
+    message = str(e.value)
+    assert "\n" not in message and message.startswith("syn_lt_0001: ") and f"{gt}:7" in message
+
+
+def test_json_row_mixing_nan_and_numbers_names_gt_rect(lt_root, tmp_path):
+    import json
+    import shutil
+    from src.evaluation.datasets import DatasetError, load_dataset
+    root = tmp_path / "VOTLTSYN"
+    shutil.copytree(lt_root, root)
+    meta = json.loads((root / "VOTLTSYN.json").read_text())
+    meta["syn_lt_0000"]["gt_rect"][4] = [1.0, NAN, 2.0, 3.0]
+    (root / "VOTLTSYN.json").write_text(json.dumps(meta))
+    with pytest.raises(DatasetError, match=r"syn_lt_0000: .*VOTLTSYN.json: gt_rect\[4\]: row 1,nan,2,3 mixes NaN"):
+        load_dataset("VOTLTSYN", str(root))
+
+
+# ----------------------------------------------------------- runner + writer
+class _FakeTracker:
+    """Tracks nothing: returns a fixed box and a score per frame; counts inits."""
+
+    def __init__(self, scores, confidence=None):
+        self.scores, self.confidence_values, self.inits, self.frames = list(scores), confidence, 0, 0
+
+    def init(self, image, box):
+        self.inits += 1
+        self.box = [float(v) for v in box]
+
+    def track(self, image):
+        self.frames += 1
+        if self.confidence_values is not None:
+            self.confidence = self.confidence_values[self.frames - 1]
+        return self.box, self.scores[self.frames - 1]
+
+
+def test_runner_initialises_once_and_records_confidence(lt_root):
+    from src.evaluation.datasets import load_dataset
+    from src.evaluation.runner import run_long_term
+    video = load_dataset("VOTLTSYN", str(lt_root))[0]
+    n = len(video)
+    tracker = _FakeTracker(scores=[0.1 * k for k in range(n - 1)])
+    boxes, confidences, times = run_long_term(tracker, video)
+    assert tracker.inits == 1 and tracker.frames == n - 1          # absent frames tracked, no re-init
+    assert confidences[0] is None and confidences[1:] == pytest.approx([0.1 * k for k in range(n - 1)])
+    assert len(boxes) == len(times) == n and boxes[1] == tracker.box
+    # a tracker with a confidence attribute (tracker.confidence): it wins over the returned score
+    tracker = _FakeTracker(scores=[5.0] * (n - 1), confidence=[0.5] * (n - 1))
+    _, confidences, _ = run_long_term(tracker, video)
+    assert confidences[1:] == [0.5] * (n - 1)
+
+
+def test_writer_layout_and_reader_round_trip(lt_root, tmp_path):
+    from src.evaluation import results
+    from src.evaluation.datasets import load_dataset
+    video = load_dataset("VOTLTSYN", str(lt_root))[0]
+    n = len(video)
+    boxes = [[1.5, 2.0, 30.25, 40.0]] * n
+    confidences = [None] + [0.25 + 0.01 * k for k in range(n - 1)]
+    results.write_lt_result(str(tmp_path), "trk", video.name, boxes, confidences)
+    folder = tmp_path / "trk" / "longterm" / video.name
+    traj = (folder / f"{video.name}_001.txt").read_text().splitlines()
+    conf = (folder / f"{video.name}_001_confidence.value").read_text().split("\n")
+    # pysot tools/test.py: "1" then ','.join(str(v)); confidences: an empty first line, then {:.6f}
+    assert traj[0] == "1" and traj[1] == "1.5,2.0,30.25,40.0" and len(traj) == n
+    assert conf[0] == "" and conf[1] == "0.250000" and len(conf) == n + 1 and conf[-1] == ""
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]     # no temp file left
+    rows, scores = results.read_lt_result(str(folder / f"{video.name}_001.txt"), n_frames=n)
+    assert rows[0] == [1.0] and rows[1] == [1.5, 2.0, 30.25, 40.0]
+    assert np.isnan(scores[0]) and scores[1:] == pytest.approx(confidences[1:], abs=1e-6)
+    assert results.is_complete(str(folder / f"{video.name}_001_confidence.value"), n, first_may_be_empty=True)
+    # a bad confidence line is refused with file and line
+    lines = conf[:-1]
+    lines[3] = "high"
+    (folder / f"{video.name}_001_confidence.value").write_text("\n".join(lines) + "\n")
+    with pytest.raises(results.ResultsError, match=r"_001_confidence.value:4: expected one confidence value"):
+        results.read_lt_result(str(folder / f"{video.name}_001.txt"), n_frames=n)
+
+
+@pytest.fixture(scope="module")
+def tiny_tracker():
+    from src.config import Config, replace
+    from src.models import build_model
+    from src.tracker import build_tracker
+    from src.tracker.backends import MindSporeBackend
+    import mindspore as ms
+    cfg = replace(Config(), **{"model.width_mult": 0.125, "model.feature_channels": 16,
+                               "track.instance_size": 255})
+    ms.set_seed(1)
+    backend = MindSporeBackend(build_model(cfg))
+    return lambda: build_tracker(cfg, backend)
+
+
+@pytest.mark.slow
+def test_run_dataset_with_a_tiny_model_then_score(lt_root, tmp_path, tiny_tracker):
+    from src.evaluation import evaluate, results
+    from src.evaluation.datasets import load_dataset
+    dataset = load_dataset("VOTLTSYN", str(lt_root))
+    fps, counts = evaluate.run_dataset(tiny_tracker, dataset, "lt", str(tmp_path), "tiny")
+    assert counts == {"run": 2, "resumed": 0}
+    for video in dataset:
+        folder = tmp_path / "tiny" / "longterm" / video.name
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            f"{video.name}{s}" for s in ("_001.txt", "_001_confidence.value", "_time.txt"))
+        _, scores = results.read_lt_result(str(folder / f"{video.name}_001.txt"), n_frames=len(video))
+        # SiamRPN's confidence is a foreground probability
+        assert np.all((scores[1:] >= 0) & (scores[1:] <= 1))
+    s = evaluate.score(dataset, "lt", str(tmp_path), ["tiny"])["tiny"]
+    assert 0 <= s["precision"] <= 1 and 0 <= s["recall"] <= 1
+    assert s["f_score"] == pytest.approx(2 * s["precision"] * s["recall"] / (s["precision"] + s["recall"])
+                                         if s["precision"] + s["recall"] else 0)
+    assert s["n_thresholds"] == 2 * 11 + 2          # 22 confidences < 98: each one a threshold, and -inf, inf
+    # everything finished: a second run resumes both sequences and rewrites nothing
+    _, counts = evaluate.run_dataset(tiny_tracker, dataset, "lt", str(tmp_path), "tiny",
+                                        reuse={v.name for v in dataset})
+    assert counts == {"run": 0, "resumed": 2}
+    table = evaluate.format_table("lt", {"tiny": s})
+    assert "Precision" in table and "F1" in table and f"{s['f_score']:.3f}" in table

@@ -27,6 +27,13 @@ Layouts (``root`` is the dataset directory):
   ``<class>/<seq>/img/*.jpg``, ``groundtruth.txt``, ``full_occlusion.txt``,
   ``out_of_view.txt`` (or the same files in ``<root>/<seq>/`` without class
   folders); sequences from ``testing_set.txt`` or a scan of the root.
+* VOT long-term (``VOT2018-LT``, ``VOT2019-LT``, ``VOTLTSYN``: any ``VOT...`` name
+  with ``LT``): ``<root>/<NAME>.json`` (pysot ``VOTLTDataset``), else ``list.txt``
+  with ``<seq>/color/*.jpg`` or ``<seq>/*.jpg`` and ``groundtruth.txt``; a row
+  that is all NaN (``nan,nan,nan,nan``; NaN in the JSON's ``gt_rect``) means the
+  target is absent in that frame (``Video.visible`` False there, counted in
+  ``notes["absent_frames"]``). A row with some values NaN and others not is an
+  error naming the sequence and line.
 * DAVIS (``DAVIS2016``, ``DAVIS2017``, any ``DAVIS...`` name; video object
   segmentation): ``<root>/JPEGImages/480p/<seq>/%05d.jpg`` and
   ``<root>/Annotations/480p/<seq>/%05d.png``; sequences from
@@ -72,7 +79,7 @@ tracking starts):
 
 ``Dataset.notes`` is JSON-serialisable (eval.py stores it in eval.json):
 ``{"gt_source": {...}, "listed_sequences": n, "missing_sequences": [...],
-"unusable_gt_frames": {seq: count}}``.
+"unusable_gt_frames": {seq: count}}``, and for long-term sets ``"absent_frames": {seq: count}``.
 """
 import logging
 import math
@@ -529,7 +536,7 @@ def _json_listing(root, json_path, name):
 
 def _json_videos(root, json_path, name, kind, image_sizes, seqs, meta_data):
     videos = []
-    allowed = (4, 8) if kind == "vot" else (4,)
+    allowed = (4, 8) if kind in ("vot", "votlt") else (4,)
     for seq in seqs:
         meta = meta_data[seq]
         gt = _json_gt(meta, seq, json_path, allowed)
@@ -548,6 +555,8 @@ def _json_videos(root, json_path, name, kind, image_sizes, seqs, meta_data):
         if kind == "vot":
             kwargs["tags"] = _vot_tags({t: _json_labels(meta, t, seq, json_path, len(gt), pad=True)
                                         for t in VOT_TAGS}, len(gt), seq, json_path)
+        if kind == "votlt":
+            kwargs["visible"] = _long_term_visible(seq, gt, lambda i: f"{json_path}: gt_rect[{i}]")
         if kind == "lasot" and "absent" in meta:
             absent = _json_labels(meta, "absent", seq, json_path, len(gt), pad=False)
             kwargs["visible"] = np.asarray(absent) == 1    # pysot: absent == 1 means visible
@@ -605,6 +614,32 @@ def _vot_raw_videos(root, image_sizes, seqs):
                 raw_tags[tag] = _read_label_column(path, seq, len(gt), pad=True).tolist()
         videos.append(Video(seq, files, gt, tags=_vot_tags(raw_tags, len(gt), seq, seq_dir),
                             image_size=(image_sizes or {}).get(seq), gt_file=gt_path))
+    return videos
+
+
+def _long_term_visible(seq, gt, where):
+    """Bool per row: the target is in view. An all-NaN row is an absent target (VOT-LT); a
+    row mixing NaN and numbers is refused (``where(i)`` names the row's file and line)."""
+    nan = np.isnan(gt)
+    partial = np.flatnonzero(nan.any(axis=1) & ~nan.all(axis=1))
+    if len(partial):
+        i = int(partial[0])
+        shown = ",".join(f"{v:g}" for v in gt[i])
+        raise DatasetError(f"{seq}: {where(i)}: row {shown} mixes NaN and numbers; a long-term ground-truth "
+                           f"row is a box or all NaN (target absent)")
+    return ~nan.all(axis=1)
+
+
+def _votlt_raw_videos(root, image_sizes, seqs):
+    videos = []
+    for seq in seqs:
+        seq_dir = os.path.join(root, seq)
+        color = os.path.join(seq_dir, "color")
+        gt_path = os.path.join(seq_dir, "groundtruth.txt")
+        gt, files = _sequence(seq, gt_path, color if os.path.isdir(color) else seq_dir, allowed=(4, 8))
+        visible = _long_term_visible(seq, gt, lambda i: f"{gt_path}:{i + 1}")
+        videos.append(Video(seq, files, gt, visible=visible, image_size=(image_sizes or {}).get(seq),
+                            gt_file=gt_path))
     return videos
 
 
@@ -926,10 +961,12 @@ def _davis_videos(root, name, seqs):
 
 # ---------------------------------------------------------------------- entry
 def dataset_kind(name):
-    """'vot', 'otb', 'got10k', 'lasot' or 'davis' from a dataset name (VOTSYN is VOT-like, OTBSYN
-    OTB-like, DAVISSYN DAVIS-like)."""
+    """'vot', 'votlt', 'otb', 'got10k', 'lasot' or 'davis' from a dataset name (VOTSYN is VOT-like,
+    VOT2018-LT, VOT2019-LT and VOTLTSYN long-term, OTBSYN OTB-like, DAVISSYN DAVIS-like)."""
     key = name.upper().replace("-", "").replace("_", "")
-    if key.startswith("VOT") and "LT" not in key:
+    if key.startswith("VOT") and "LT" in key:
+        return "votlt"
+    if key.startswith("VOT"):
         return "vot"
     if key.startswith(("OTB", "CVPR13")):
         return "otb"
@@ -939,7 +976,8 @@ def dataset_kind(name):
         return "lasot"
     if key.startswith("DAVIS"):
         return "davis"
-    raise DatasetError(f"unknown dataset name {name!r}: expected VOT20xx (or VOT-like), OTB100/OTB2015/"
+    raise DatasetError(f"unknown dataset name {name!r}: expected VOT20xx (or VOT-like), VOT2018-LT/"
+                       f"VOT2019-LT (or VOT-LT-like), OTB100/OTB2015/"
                        f"OTB50 (or OTB-like), GOT10k-val, GOT10k-test, LaSOT or DAVIS2016/DAVIS2017 "
                        f"(or DAVIS-like); or pass kind=")
 
@@ -952,7 +990,8 @@ def _find_json(root, name):
     return None
 
 
-_GT_FILE = {"vot": "groundtruth.txt", "otb": "groundtruth_rect.txt", "got10k": "groundtruth.txt",
+_GT_FILE = {"vot": "groundtruth.txt", "votlt": "groundtruth.txt", "otb": "groundtruth_rect.txt",
+            "got10k": "groundtruth.txt",
             "lasot": "groundtruth.txt"}
 
 
@@ -997,7 +1036,10 @@ def _check_ground_truth(kind, videos):
             raise error
         if kind == "got10k":
             _check_got10k_scored_frames(video)
-        count = int(np.sum(~usable_regions(video.gt, supervised)))
+        bad = ~usable_regions(video.gt, supervised)
+        if kind == "votlt":             # absent targets are counted apart (notes["absent_frames"])
+            bad &= np.asarray(video.visible, bool)
+        count = int(np.sum(bad))
         if count:
             unusable[video.name] = count
     return unusable
@@ -1028,9 +1070,15 @@ def _log_notes(name, kind, notes):
     if unusable:
         how = ("zero overlap there (a failure when tracked); re-initialisation waits for the next usable frame"
                if kind == "vot" else "scored as pysot scores absent targets")
+        if kind == "votlt":
+            how = "scored as pysot scores them: visible frames whose overlap is 0"
         logger.warning("%s: %d frames in %d sequences have ground truth that forms no box (absent target, "
                        "NaN, zero or negative size): %s; %s", name, sum(unusable.values()), len(unusable),
                        _shorten([f"{s} ({c})" for s, c in unusable.items()]), how)
+    absent = notes.get("absent_frames")
+    if absent:
+        logger.info("%s: the target is absent (NaN ground truth) in %d frames of %d sequences", name,
+                    sum(absent.values()), len(absent))
 
 
 def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_frames=False):
@@ -1049,13 +1097,13 @@ def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_
     kind = kind or dataset_kind(name)
     if not os.path.isdir(root):
         raise DatasetError(f"{name}: dataset root {root} does not exist")
-    json_path = _find_json(root, name) if kind in ("vot", "otb", "lasot") else None
+    json_path = _find_json(root, name) if kind in ("vot", "votlt", "otb", "lasot") else None
     meta_data = None
     test_split = name.lower().endswith("test")
     seq_root = _got10k_root(root, test_split) if kind == "got10k" else root
     if json_path:
         meta_data, listing = _json_listing(root, json_path, name)
-    elif kind == "vot":
+    elif kind in ("vot", "votlt"):
         listing = _vot_listing(root)
     elif kind == "otb":
         listing = _otb_listing(root)
@@ -1073,6 +1121,8 @@ def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_
         videos = _json_videos(root, json_path, name, kind, image_sizes, seqs, meta_data)
     elif kind == "vot":
         videos = _vot_raw_videos(root, image_sizes, seqs)
+    elif kind == "votlt":
+        videos = _votlt_raw_videos(root, image_sizes, seqs)
     elif kind == "otb":
         videos = _otb_raw_videos(root, image_sizes, seqs)
     elif kind == "got10k":
@@ -1088,5 +1138,7 @@ def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_
     notes = {"gt_source": _gt_source(kind, root, json_path, videos),
              "listed_sequences": len(listing.names), "missing_sequences": absent,
              "unusable_gt_frames": unusable}
+    if kind == "votlt":
+        notes["absent_frames"] = {v.name: int(np.sum(~v.visible)) for v in videos if not np.all(v.visible)}
     _log_notes(name, kind, notes)
     return Dataset(name, root, kind, videos, notes)

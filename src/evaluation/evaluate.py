@@ -5,7 +5,9 @@ report accuracy/robustness/EAO; OTB/LaSOT-like names run one pass and report
 success AUC / precision; GOT-10k reports AO / SR; DAVIS-like names run the
 semi-supervised video object segmentation protocol (one pass per object from
 its first-frame mask, a mask per frame) and report DAVIS's J and F
-(``vos_metrics``). Result files go to ``<results_dir>/<dataset>/<tracker>/``
+(``vos_metrics``); VOT long-term names (VOT2018-LT, VOT2019-LT, VOTLTSYN) run
+one pass without re-initialisation, record a confidence per frame and report
+tracking precision, recall and F-score (``lt_metrics``). Result files go to ``<results_dir>/<dataset>/<tracker>/``
 in the official layouts, so the official toolkits can score them too.
 """
 import json
@@ -18,16 +20,17 @@ import numpy as np
 
 from . import report, results, vos_metrics
 from .datasets import dataset_kind
-from .runner import run_one_pass, run_supervised, start
+from .runner import run_long_term, run_one_pass, run_supervised, start
 
-MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao", "vos": "J&F-Mean"}
+MAIN_METRIC = {"vot": "eao", "ope": "success_auc", "got10k": "ao", "vos": "J&F-Mean", "lt": "f_score"}
 PROTOCOL_NAMES = {"vot": "VOT supervised (baseline)", "ope": "one-pass (OPE)", "got10k": "GOT-10k one-pass",
-                  "vos": "DAVIS semi-supervised video object segmentation (J & F)"}
+                  "vos": "DAVIS semi-supervised video object segmentation (J & F)",
+                  "lt": "VOT long-term (one pass, tracking precision / recall / F-score)"}
 
 
 def protocol_of(dataset_name):
-    """'vot', 'ope', 'got10k' or 'vos' for a dataset name."""
-    return {"vot": "vot", "otb": "ope", "lasot": "ope", "got10k": "got10k",
+    """'vot', 'ope', 'got10k', 'vos' or 'lt' (VOT long-term) for a dataset name."""
+    return {"vot": "vot", "votlt": "lt", "otb": "ope", "lasot": "ope", "got10k": "got10k",
             "davis": "vos"}[dataset_kind(dataset_name)]
 
 
@@ -56,12 +59,25 @@ def _time_path(kind, results_dir, tracker, seq):
         return os.path.join(os.path.dirname(results.vot_result_path(results_dir, tracker, seq)), f"{seq}_time.txt")
     if kind == "got10k":
         return results.got10k_time_path(results_dir, tracker, seq)
+    if kind == "lt":
+        return results.lt_time_path(results_dir, tracker, seq)
     return os.path.join(results_dir, tracker, "times", f"{seq}_time.txt")
 
 
 def _result_path(kind, results_dir, tracker, seq):
     return {"vot": results.vot_result_path, "ope": results.ope_result_path,
-            "got10k": results.got10k_result_path}[kind](results_dir, tracker, seq)
+            "got10k": results.got10k_result_path, "lt": results.lt_result_path}[kind](results_dir, tracker, seq)
+
+
+def _is_finished(kind, results_dir, tracker, video):
+    """The sequence's result (and time, and for VOT-LT confidence) files are complete."""
+    n = len(video)
+    done = results.is_complete(_result_path(kind, results_dir, tracker, video.name), n) \
+        and results.is_complete(_time_path(kind, results_dir, tracker, video.name), n)
+    if kind == "lt":
+        done = done and results.is_complete(results.lt_confidence_path(results_dir, tracker, video.name), n,
+                                            first_may_be_empty=True)
+    return done
 
 
 def run_vos(make_tracker, video):
@@ -148,20 +164,23 @@ def run_dataset(make_tracker, dataset, kind, results_dir, tracker_name, reuse=()
     for video in bar:
         result_path = _result_path(kind, results_dir, tracker_name, video.name)
         time_path = _time_path(kind, results_dir, tracker_name, video.name)
-        if video.name in reuse and results.is_complete(result_path, len(video)) \
-                and results.is_complete(time_path, len(video)):
+        if video.name in reuse and _is_finished(kind, results_dir, tracker_name, video):
             fps[video.name] = _fps(results.read_times(time_path))
             counts["resumed"] += 1
             continue
         tracker = make_tracker()
         if kind == "vot":
             entries, times, _ = run_supervised(tracker, video)
+        elif kind == "lt":
+            entries, confidences, times = run_long_term(tracker, video)
         else:
             entries, times = run_one_pass(tracker, video)
         times = [float("{:.6f}".format(t)) for t in times]   # as stored, so a resumed run agrees
         results.atomic_write_text(time_path, "".join("{:.6f}\n".format(t) for t in times))
         if kind == "vot":
             results.write_vot_result(result_path, entries)
+        elif kind == "lt":
+            results.write_lt_result(results_dir, tracker_name, video.name, entries, confidences)
         else:
             results.write_ope_result(result_path, entries)
         fps[video.name] = _fps(times)
@@ -186,7 +205,8 @@ def recorded_fps(dataset, kind, results_dir, tracker_name):
 # right after each initialisation, while its EAO of 0 is well defined) is left out of eval.json,
 # listed under ``undefined_metrics`` and warned about: never written as NaN or null.
 REPORTED_METRICS = {"vot": ("accuracy", "robustness", "eao"), "ope": ("success_auc", "precision", "norm_precision"),
-                    "got10k": ("ao", "sr50", "sr75"), "vos": ("J&F-Mean", "J-Mean", "F-Mean")}
+                    "got10k": ("ao", "sr50", "sr75"), "vos": ("J&F-Mean", "J-Mean", "F-Mean"),
+                    "lt": ("precision", "recall", "f_score")}
 _UNDEFINED_WHY = {
     "accuracy": "no frame outside the burn-in after each (re-)initialisation was scored",
     "eao": "no sequence reaches the EAO range",
@@ -204,6 +224,8 @@ def score(dataset, kind, results_dir, tracker_names, eao_range=None):
         scores = report.score_got10k(dataset, results_dir, tracker_names)
     elif kind == "vos":
         scores = vos_metrics.score_vos(dataset, results_dir, tracker_names)
+    elif kind == "lt":
+        scores = report.score_lt(dataset, results_dir, tracker_names)
     else:
         scores = report.score_ope(dataset, results_dir, tracker_names)
     for tracker, s in scores.items():
@@ -223,11 +245,12 @@ def format_table(kind, scores, dataset_name=""):
     if kind == "vos":
         return vos_metrics.format_vos_table(scores, dataset_name)
     return {"vot": report.format_vot_table, "ope": report.format_ope_table,
-            "got10k": report.format_got10k_table}[kind](scores)
+            "got10k": report.format_got10k_table, "lt": report.format_lt_table}[kind](scores)
 
 
 def write_plots(kind, scores, out_dir, dataset_name):
-    """EAO curves (VOT), success/precision plots (OPE), success plot (GOT-10k); VOS has only tables.
+    """EAO curves (VOT), success/precision plots (OPE), success plot (GOT-10k), precision-recall and
+    F-score-vs-threshold plots (VOT-LT); VOS has only tables.
 
     Every file name carries the dataset name, so plots of two datasets written
     beside each other do not overwrite each other."""
@@ -237,6 +260,8 @@ def write_plots(kind, scores, out_dir, dataset_name):
         return [report.plot_got10k_success(scores, out_dir, dataset_name)]
     if kind == "ope":
         return report.plot_ope_curves(scores, out_dir, dataset_name)
+    if kind == "lt":
+        return report.plot_lt_curves(scores, out_dir, dataset_name)
     return []
 
 
@@ -250,6 +275,9 @@ def summarise(kind, tracker_scores, fps=None):
             entry = {"acc": v["accuracy"], "num_failures": int(v["num_failures"]), "length": v["length"]}
         elif kind == "got10k":
             entry = {k: v[k] for k in ("ao", "sr50", "sr75", "length")}
+        elif kind == "lt":
+            entry = {k: v[k] for k in ("precision", "recall", "f_score", "n_visible", "n_absent", "length")}
+            entry["threshold"] = _threshold_value(v["threshold"])
         else:
             entry = {k: v[k] for k in ("success_auc", "precision", "norm_precision")}
         if fps is not None and fps.get(name) is not None:
@@ -259,13 +287,23 @@ def summarise(kind, tracker_scores, fps=None):
         keys = ("accuracy", "robustness", "lost_number", "eao", "eao_per_tag", "eao_range")
     elif kind == "got10k":
         keys = ("ao", "sr50", "sr75", "speed_fps")
+    elif kind == "lt":
+        keys = ("precision", "recall", "f_score", "n_thresholds")
     else:
         keys = ("success_auc", "precision", "norm_precision")
     all_videos = {k: tracker_scores[k] for k in keys}
+    if kind == "lt":
+        all_videos["threshold"] = _threshold_value(tracker_scores["threshold"])
     valid = [f for f in (fps or {}).values() if f]
     if valid:
         all_videos["mean_fps"] = float(np.mean(valid))
     return per_video, all_videos
+
+
+def _threshold_value(threshold):
+    """A VOT-LT threshold for eval.json: the number, or "inf" / "-inf" for the end points
+    (-inf: every frame with a positive confidence; inf: none), which strict JSON cannot hold."""
+    return float(threshold) if np.isfinite(threshold) else ("inf" if threshold > 0 else "-inf")
 
 
 def _summarise_vos(tracker_scores, fps=None):

@@ -1,6 +1,6 @@
 """Score trackers from result files and report them: dicts, pysot-style tables, PNG plots.
 
-``score_vot`` / ``score_ope`` / ``score_got10k`` read the official result layouts
+``score_vot`` / ``score_ope`` / ``score_got10k`` / ``score_lt`` read the official result layouts
 (``results.py``) under ``results_dir`` = the dataset's results directory
 (``results/<dataset>``, pysot's ``tracker_path``) and return plain dicts.
 ``format_*_table`` print what pysot's ``show_result`` prints (byte for byte,
@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import ope_metrics, results, vot_metrics
+from . import lt_metrics, ope_metrics, results, vot_metrics
 
 _RED, _RESET = "\x1b[31m", "\x1b[0m"   # colorama Fore.RED, Style.RESET_ALL
 
@@ -131,6 +131,32 @@ def score_got10k(dataset, results_dir, tracker_names):
     return scores
 
 
+def score_lt(dataset, results_dir, tracker_names, resolution=lt_metrics.RESOLUTION):
+    """VOT long-term precision, recall and F-score per tracker (pysot F1Benchmark).
+
+    Reads ``<tracker>/longterm/<seq>/<seq>_001.txt`` and ``_001_confidence.value``.
+    Returns ``{tracker: {precision, recall, f_score, threshold, n_thresholds, curves:
+    {thresholds, precision, recall, f_score} (highest threshold first), per_video:
+    {name: {precision, recall, f_score, threshold, n_visible, n_absent, length}}}}``.
+    """
+    scores = {}
+    for tracker in tracker_names:
+        runs = {video.name: _read_checked(results.read_lt_result,
+                                          results.lt_result_path(results_dir, tracker, video.name), tracker, video)
+                for video in dataset}
+        s = lt_metrics.long_term_scores(dataset, runs, resolution)
+        scores[tracker] = {
+            "precision": s["precision"], "recall": s["recall"], "f_score": s["f_score"],
+            "threshold": s["threshold"], "n_thresholds": len(s["thresholds"]),
+            "curves": {"thresholds": s["thresholds"].tolist(), "precision": s["precision_curve"].tolist(),
+                       "recall": s["recall_curve"].tolist(), "f_score": s["f_curve"].tolist()},
+            "per_video": {name: {k: v[k] for k in ("precision", "recall", "f_score", "threshold", "n_visible",
+                                                    "n_absent", "length")}
+                          for name, v in s["per_video"].items()},
+        }
+    return scores
+
+
 # --------------------------------------------------------------------- tables
 def _ranked(scores, key):
     """Tracker names by descending ``key`` (stable for ties), top 20 as pysot prints."""
@@ -199,6 +225,27 @@ def format_ope_table(scores, show_video_level=False, color=False):
             success, precision = np.mean(v["success_curve"]), np.mean(v["precision_curve"])
             return [("{:^9.3f}".format(success), success < 0.6), ("{:^11.3f}".format(precision), precision < 0.6)]
         lines += _video_table(scores, 21, 21, "{:^9}|{:^11}|".format("success", "precision"), cells, color)
+    return "\n".join(lines) + "\n"
+
+
+def format_lt_table(scores, show_video_level=False, color=False):
+    """pysot ``F1Benchmark.show_result(result, show_video_level)`` output.
+
+    Trackers sorted by F-score; the optional per-video table (< 10 trackers) shows each
+    video's precision, recall and F at its own F maximum, red (``color``) below 0.5.
+    """
+    width = max(max(len(x) for x in scores) + 2, 12)
+    header = f"|{{:^{width}}}|{{:^11}}|{{:^8}}|{{:^7}}|".format("Tracker Name", "Precision", "Recall", "F1")
+    row = f"|{{:^{width}}}|{{:^11.3f}}|{{:^8.3f}}|{{:^7.3f}}|"
+    lines = _box(header, [row.format(t, s["precision"], s["recall"], s["f_score"])
+                          for t, s in ((t, scores[t]) for t in _ranked(scores, "f_score"))])
+    if show_video_level and len(scores) < 10:
+        def cells(v):
+            return [("{:^11.3f}".format(v["precision"]), v["precision"] < 0.5),
+                    ("{:^8.3f}".format(v["recall"]), v["recall"] < 0.5),
+                    ("{:^7.3f}".format(v["f_score"]), v["f_score"] < 0.5)]
+        lines += _video_table(scores, 14, 28, "{:^11}|{:^8}|{:^7}|".format("Precision", "Recall", "F1"),
+                              cells, color)
     return "\n".join(lines) + "\n"
 
 
@@ -280,3 +327,35 @@ def plot_eao_curve(scores, path, dataset_name=""):
     ax.legend(loc="upper right", fontsize=8)
     _save_figure(fig, path)
     return path
+
+
+def plot_lt_curves(scores, out_dir, dataset_name=""):
+    """VOT-LT plots of all trackers: tracking precision vs recall over the confidence thresholds
+    (the maximum-F point marked) and F-score vs threshold. The end thresholds -inf / inf (all
+    positive / no confidences) are points of the precision-recall curve but have no place on a
+    threshold axis. Writes ``precision_recall_plot_<dataset>.png`` and
+    ``f_score_plot_<dataset>.png`` in ``out_dir``; returns both paths."""
+    suffix = f" on {dataset_name}" if dataset_name else ""
+    paths = [os.path.join(out_dir, _plot_name(k, dataset_name)) for k in ("precision_recall", "f_score")]
+    fig, ax = _figure()
+    for tracker in _ranked(scores, "f_score"):
+        s = scores[tracker]
+        line, = ax.plot(s["curves"]["recall"], s["curves"]["precision"], linewidth=2,
+                        label=f"[{s['f_score']:.3f}] {tracker}")
+        ax.plot([s["recall"]], [s["precision"]], "o", color=line.get_color())
+    ax.set(xlabel="Tracking recall", ylabel="Tracking precision", xlim=(0, 1.0), ylim=(0, 1.0),
+           title="Tracking precision/recall" + suffix)
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="lower left", fontsize=8)
+    _save_figure(fig, paths[0])
+    fig, ax = _figure()
+    for tracker in _ranked(scores, "f_score"):
+        s = scores[tracker]
+        th, f = np.asarray(s["curves"]["thresholds"]), np.asarray(s["curves"]["f_score"])
+        finite = np.isfinite(th)
+        ax.plot(th[finite], f[finite], linewidth=2, label=f"[{s['f_score']:.3f}] {tracker}")
+    ax.set(xlabel="Confidence threshold", ylabel="F-score", ylim=(0, 1.0), title="Tracking F-score" + suffix)
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="upper right", fontsize=8)
+    _save_figure(fig, paths[1])
+    return paths

@@ -9,6 +9,11 @@ Layouts under a dataset's results directory ``<results>/<dataset>`` (pysot's
 * OPE (OTB, LaSOT, ...): ``<tracker>/<seq>.txt``, ``','.join(str(v))`` per frame.
 * GOT-10k: ``<tracker>/<seq>/<seq>_001.txt`` (as OPE) and ``<seq>_time.txt``
   (``"{:.6f}"`` seconds per frame), as pysot tools/test.py writes them.
+* VOT long-term (pysot tools/test.py, ``VOT2018-LT`` branch):
+  ``<tracker>/longterm/<seq>/<seq>_001.txt`` (first line ``1``, then
+  ``','.join(str(v))`` of each box), ``<seq>_001_confidence.value`` (first line
+  empty, then ``"{:.6f}"`` per frame; pysot's reader skips the first line) and
+  ``<seq>_time.txt``.
 * VOS (DAVIS): ``<tracker>/<seq>/<frame>.png`` per frame, named like the frame
   image (``00000.png``, ...), as the DAVIS evaluation and SiamMask's
   ``--save_mask`` write them: single-object sequences as 0/255 grayscale,
@@ -74,12 +79,13 @@ def atomic_write_text(path, text):
             os.fsync(f.fileno())
 
 
-def is_complete(path, expected_lines):
+def is_complete(path, expected_lines, first_may_be_empty=False):
     """True when ``path`` holds exactly ``expected_lines`` non-empty, newline-terminated lines.
 
     Used to resume an interrupted evaluation: a sequence whose result file is
     complete is skipped. (Atomic writers never leave partial files; this also
-    rejects files cut short by other tools.)
+    rejects files cut short by other tools.) ``first_may_be_empty``: the first
+    line may be empty (a long-term confidence file).
     """
     if not os.path.isfile(path):
         return False
@@ -88,7 +94,8 @@ def is_complete(path, expected_lines):
     if not text.endswith("\n"):
         return False
     lines = text[:-1].split("\n")
-    return len(lines) == expected_lines and all(line.strip() for line in lines)
+    checked = lines[1:] if first_may_be_empty else lines
+    return len(lines) == expected_lines and all(line.strip() for line in checked)
 
 
 # ----------------------------------------------------------------------- paths
@@ -106,6 +113,18 @@ def got10k_result_path(results_dir, tracker, seq, repetition=1):
 
 def got10k_time_path(results_dir, tracker, seq):
     return os.path.join(results_dir, tracker, seq, f"{seq}_time.txt")
+
+
+def lt_result_path(results_dir, tracker, seq, repetition=1):
+    return os.path.join(results_dir, tracker, "longterm", seq, f"{seq}_{repetition:03d}.txt")
+
+
+def lt_confidence_path(results_dir, tracker, seq, repetition=1):
+    return os.path.join(results_dir, tracker, "longterm", seq, f"{seq}_{repetition:03d}_confidence.value")
+
+
+def lt_time_path(results_dir, tracker, seq):
+    return os.path.join(results_dir, tracker, "longterm", seq, f"{seq}_time.txt")
 
 
 # --------------------------------------------------------------------- writers
@@ -136,6 +155,21 @@ def write_got10k_result(results_dir, tracker, seq, boxes, times):
     write_ope_result(got10k_result_path(results_dir, tracker, seq), boxes)
     atomic_write_text(got10k_time_path(results_dir, tracker, seq),
                       "".join("{:.6f}\n".format(t) for t in times))
+
+
+def write_lt_result(results_dir, tracker, seq, boxes, confidences):
+    """Write a long-term run as pysot tools/test.py does: ``<seq>_001_confidence.value``, then
+    ``<seq>_001.txt`` (written last: a complete result file means a complete run).
+
+    ``boxes[0]`` / ``confidences[0]`` belong to the initialisation frame and are written as
+    ``1`` and an empty line; later boxes as ``','.join(str(v))``, confidences ``"{:.6f}"``.
+    """
+    if len(boxes) != len(confidences):
+        raise ValueError(f"{seq}: {len(boxes)} boxes but {len(confidences)} confidences")
+    lines = ["{:d}".format(VOT_INIT)] + [format_ope_line(b) for b in boxes[1:]]
+    values = [""] + ["{:.6f}".format(float(c)) for c in confidences[1:]]
+    atomic_write_text(lt_confidence_path(results_dir, tracker, seq), "".join(v + "\n" for v in values))
+    atomic_write_text(lt_result_path(results_dir, tracker, seq), "".join(line + "\n" for line in lines))
 
 
 # --------------------------------------------------------------------- readers
@@ -236,6 +270,42 @@ def read_ope_result(path, n_values=4, n_frames=None):
         if len(row) != n_values:
             raise ResultsError(f"{path}:{i + 1}: expected {n_values} values, got {len(row)}")
     return np.array(rows, dtype=np.float64).reshape(-1, n_values)
+
+
+def read_lt_result(path, n_frames=None, confidence_path=None):
+    """(trajectory, confidences) of a long-term result, as pysot ``VOTLTVideo.load_tracker`` reads it.
+
+    The trajectory is a list of float lists: ``[1.0]`` on the first line (pysot writes the
+    initialisation as ``1``), then one ``[x, y, w, h]`` per frame. The confidences come from
+    ``confidence_path`` (default: ``<seq>_001_confidence.value`` beside ``path``): its first
+    line is not read (pysot's reader skips it; it writes it empty) and counts as NaN, every
+    other line is one finite number. Both files must have ``n_frames`` lines.
+    """
+    rows = _read_rows(path, n_frames)
+    for i, row in enumerate(rows):
+        if i == 0 and row != [float(VOT_INIT)]:
+            raise ResultsError(f"{path}:1: a long-term trajectory starts with 1 (initialisation), "
+                               f"got {line_text(row)}")
+        if i > 0 and len(row) != 4:
+            raise ResultsError(f"{path}:{i + 1}: expected 4 values [x, y, w, h], got {len(row)}")
+    if confidence_path is None:
+        confidence_path = path[:-len(".txt")] + "_confidence.value" if path.endswith(".txt") else path
+    lines = _read_lines(confidence_path)
+    if not lines and os.path.getsize(confidence_path) > 0:
+        lines = [""]                # "\n": the first (empty) line of a one-frame sequence
+    if n_frames is not None and len(lines) != n_frames:
+        raise ResultsError(f"{confidence_path}: {len(lines)} lines for a sequence of {n_frames} frames")
+    confidences = [float("nan")]
+    for i, line in enumerate(lines[1:], start=2):
+        try:
+            value = float(line.strip())
+        except ValueError:
+            raise ResultsError(f"{confidence_path}:{i}: expected one confidence value, "
+                               f"got {line.strip()[:80]!r}") from None
+        if not np.isfinite(value):
+            raise ResultsError(f"{confidence_path}:{i}: non-finite confidence {line.strip()!r}")
+        confidences.append(value)
+    return rows, np.array(confidences, dtype=np.float64)
 
 
 def read_times(path):

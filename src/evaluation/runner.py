@@ -12,6 +12,10 @@
   does: NaN or zero-area polygons overlap nothing (a failure), while e.g. a
   4-value row of negative width still makes a polygon with area.
 * ``run_one_pass``: OTB / GOT-10k / LaSOT, initialised once.
+* ``run_long_term``: VOT-LT (pysot tools/test.py, ``VOT2018-LT``): one pass,
+  initialised once and never again, also while the target is absent (NaN
+  ground truth, which the runner never reads after frame 0); per frame the box
+  and the tracker's confidence are recorded.
 
 Both initialise from the ground truth as pysot does: a polygon becomes the
 axis-aligned box of the same area (``get_axis_aligned_bbox``) and the box
@@ -95,3 +99,36 @@ def run_one_pass(tracker, video):
         boxes.append([float(v) for v in box])
         times.append(time.perf_counter() - tic)
     return boxes, times
+
+
+def frame_confidence(tracker, score):
+    """The confidence of the frame just tracked: ``tracker.confidence`` when the tracker has one
+    (set by ``track``), else the score ``track`` returned (pysot records ``best_score``)."""
+    confidence = getattr(tracker, "confidence", None)
+    return float(score if confidence is None else confidence)
+
+
+def run_long_term(tracker, video):
+    """Returns (boxes [x, y, w, h] per frame, confidences per frame, seconds per frame).
+
+    Frame 0 initialises the tracker from its ground truth; its box is that init box and its
+    confidence None (pysot writes ``1`` and an empty line there: ``results.write_lt_result``).
+    """
+    error = first_frame_error(video)
+    if error is not None:
+        raise error
+    boxes, confidences, times = [], [], []
+    for idx in range(len(video)):
+        image = video.read_frame(idx)
+        tic = time.perf_counter()
+        if idx == 0:
+            box = init_rect_from_region(video.gt[0])
+            start(tracker, image, box)
+            confidence = None
+        else:
+            box, score = tracker.track(image)
+            confidence = frame_confidence(tracker, score)
+        boxes.append([float(v) for v in box])
+        confidences.append(confidence)
+        times.append(time.perf_counter() - tic)
+    return boxes, confidences, times
