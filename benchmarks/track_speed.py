@@ -2,6 +2,7 @@
 
     python benchmarks/track_speed.py [--configs configs/siamrpn_alex_dw.yaml ...]
         [--frames 20] [--rounds 3] [--image_size 640x480] [--cpp_build DIR] [--skip_scoring]
+    python benchmarks/track_speed.py --targets 1,2,4,8 [--configs ...] [--frames 20] [--rounds 3]
 
 For each model (default: SiamRPN AlexNet-dw, SiamMask without refine, SiamMask
 with refine, SiamFC AlexNetV1, SA-Siam (configs/sasiam_semantic.yaml: both branches,
@@ -29,6 +30,12 @@ warm-up steps; every round times all the trackers of a model one after the
 other, so a change in machine load between them hits them alike. The C++ application is
 built with ascend310_infer/build.sh into --cpp_build (incremental). It then
 times scoring a VOT-sized result set (60 sequences x ~350 frames; goal < 10 s).
+
+``--targets 1,2,4,8`` times several targets instead (Cell back-end only; no exports, C++ app or
+scoring): for each model and each N, N targets spread over the frame tracked by one
+MultiTargetTracker (src/tracker/multi.py: one batched search call a frame) and by N independent
+single-target trackers on the same frames, as frames/s and target-frames/s (N x frames/s), and
+the batched tracker's speed-up. Same medians as above; each round times both, one after the other.
 """
 import argparse
 import json
@@ -103,6 +110,78 @@ def time_tracker(cfg, backend, frames):
     return float(np.median(network)), float(np.median(full))
 
 
+def _target_boxes(n, width, height):
+    """n boxes of 60x45 on a grid over the frame, apart enough not to overlap."""
+    import numpy as np
+    cols = int(np.ceil(np.sqrt(n * width / height)))
+    rows = int(np.ceil(n / cols))
+    return [[(k % cols + 0.5) * width / cols - 30, (k // cols + 0.5) * height / rows - 22, 60, 45] for k in range(n)]
+
+
+def time_targets(cfg, backend, frames, n):
+    """Median seconds per frame of n targets: (one MultiTargetTracker, n independent trackers)."""
+    import numpy as np
+
+    from src.tracker import build_tracker
+    from src.tracker.multi import MultiTargetTracker
+
+    height, width = frames[0].shape[:2]
+    boxes = _target_boxes(n, width, height)
+    multi = MultiTargetTracker(cfg, backend)
+    for box in boxes:
+        multi.add(frames[0], box)
+    singles = [build_tracker(cfg, backend) for _ in boxes]
+    for tracker, box in zip(singles, boxes):
+        tracker.box_origin = 0
+        tracker.init(frames[0], box)
+    steps = {"batched": multi.track, "independent": lambda f: [t.track(f) for t in singles]}
+    medians = {}
+    for name, step in steps.items():
+        for _ in range(3):                                    # compile (this batch size) and warm up
+            step(frames[1])
+        times = []
+        for frame in frames[1:]:
+            t0 = time.perf_counter()
+            step(frame)
+            times.append(time.perf_counter() - t0)
+        medians[name] = float(np.median(times))
+    return medians["batched"], medians["independent"]
+
+
+def run_targets(args, frames, counts):
+    """The --targets table."""
+    import mindspore as ms
+    import numpy as np
+
+    from src.config import load_config
+    from src.models import build_model
+    from src.tracker.backends import MindSporeBackend
+    print(f"{'':<31} {'':>7} {'batched (one search call)':^25} | {'N independent trackers':^25} |")
+    print(f"{'model':<31} {'targets':>7} {'frames/s':>12} {'target-fr/s':>12} | {'frames/s':>12} "
+          f"{'target-fr/s':>12} | {'speed-up':>8}")
+    for path in args.configs:
+        cfg = load_config(path)
+        ms.set_seed(0)
+        backend = MindSporeBackend(build_model(cfg))
+        for n in counts:
+            with np.errstate(all="ignore"):     # random weights overflow exp(); timing is unaffected
+                batched, independent = np.median([time_targets(cfg, backend, frames, n)
+                                                  for _ in range(args.rounds)], axis=0)
+            name = f"{cfg.name} ({search_label(cfg)})"
+            print(f"{name:<31} {n:>7} {1 / batched:12.2f} {n / batched:12.2f} | {1 / independent:12.2f} "
+                  f"{n / independent:12.2f} | {independent / batched:7.2f}x", flush=True)
+
+
+def _counts(text):
+    try:
+        counts = [int(v) for v in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"--targets takes target counts like 1,2,4,8, got '{text}'")
+    return counts
+
+
 def search_label(cfg):
     """'search 255' or, where the family's search graph takes several crops a frame (SiamFC's
     scales), 'search 3x255', from the family's graph declaration."""
@@ -174,6 +253,8 @@ def main():
     parser.add_argument("--cpp_build", default=os.path.join(ROOT, "ascend310_infer", "out", "cpu"),
                         help="build folder of the C++ application (built here if needed)")
     parser.add_argument("--skip_scoring", action="store_true")
+    parser.add_argument("--targets", type=_counts, default=None,
+                        help="target counts (1,2,4,8): time batched vs independent trackers instead")
     args = parser.parse_args()
 
     import mindspore as ms
@@ -187,8 +268,13 @@ def main():
     ms.set_device("CPU")
     width, height = (int(v) for v in args.image_size.split("x"))
     frames = _frames(args.frames + 1, width, height)
-    cpp_main, cpp_missing = build_cpp(args.cpp_build)
     from benchmarks import machine
+    if args.targets:
+        print(f"{machine()}; {width}x{height} frames, random weights, "
+              f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
+              f"median of {args.rounds} rounds")
+        return run_targets(args, frames, args.targets)
+    cpp_main, cpp_missing = build_cpp(args.cpp_build)
     print(f"{machine()}; {width}x{height} frames, random weights (speed does not depend on them), "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
           f"median of {args.rounds} rounds")
