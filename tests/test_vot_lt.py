@@ -318,3 +318,55 @@ def test_run_dataset_with_a_tiny_model_then_score(lt_root, tmp_path, tiny_tracke
     assert counts == {"run": 0, "resumed": 2}
     table = evaluate.format_table("lt", {"tiny": s})
     assert "Precision" in table and "F1" in table and f"{s['f_score']:.3f}" in table
+
+
+# ----------------------------------------------------------------- eval.py
+@pytest.fixture(scope="module")
+def lt_checkpoints(tmp_path_factory):
+    import mindspore as ms
+    from src.config import Config, replace, to_yaml
+    from src.models import build_model
+    from src.training.checkpoint import save_checkpoint_atomic
+    root = tmp_path_factory.mktemp("votlt_ckpt")
+    cfg = replace(Config(), **{"name": "tiny", "model.width_mult": 0.125, "model.feature_channels": 16,
+                               "track.instance_size": 255})
+    ms.set_seed(1)
+    for epoch in (1, 2):
+        save_checkpoint_atomic(build_model(cfg), str(root / f"tiny_epoch{epoch:03d}.ckpt"),
+                               append_dict={"epoch": epoch, "config": to_yaml(cfg)})
+    return root
+
+
+@pytest.mark.slow
+def test_eval_py_long_term_sweep_then_score_only(lt_root, lt_checkpoints, tmp_path):
+    import json
+    from conftest import assert_one_line_error, run_script
+    base = ["--dataset_path", str(lt_root), "--dataset_name", "VOTLTSYN", "--results_dir", str(tmp_path / "r")]
+    proc = run_script("eval.py", "--ckpt_dir", lt_checkpoints, "--filename", tmp_path / "sweep.json", *base)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Precision" in proc.stdout and "Recall" in proc.stdout and "F1" in proc.stdout
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    assert sweep["ranked_by"] == "f_score" and set(sweep["sweep"]) == {"tiny_epoch001", "tiny_epoch002"}
+    best = sweep["best"]
+    assert best["protocol"].startswith("VOT long-term")
+    assert best["dataset_notes"]["absent_frames"] == {
+        name: len(_absent_rows(lt_root / name / "groundtruth.txt")) for name in ("syn_lt_0000", "syn_lt_0001")}
+    for key in ("precision", "recall", "f_score"):
+        assert 0 <= best["all_videos"][key] <= 1
+    for name, v in best["per_video"].items():
+        assert v["length"] == 12 and v["n_visible"] + v["n_absent"] == 12 and v["fps"] > 0
+    assert (tmp_path / "precision_recall_plot_VOTLTSYN.png").stat().st_size > 0
+    assert (tmp_path / "f_score_plot_VOTLTSYN.png").stat().st_size > 0
+    folder = tmp_path / "r" / "VOTLTSYN" / "tiny_epoch001"
+    assert (folder / "manifest.json").is_file()
+    result = folder / "longterm" / "syn_lt_0000" / "syn_lt_0000_001.txt"
+    assert result.read_text().splitlines()[0] == "1"
+    # scoring the files again gives the same numbers
+    proc = run_script("eval.py", "--score_only", "--filename", tmp_path / "scores.json", "--plots", "False", *base)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scores = json.loads((tmp_path / "scores.json").read_text())["trackers"]
+    for name, all_videos in sweep["sweep"].items():
+        assert scores[name]["all_videos"]["f_score"] == pytest.approx(all_videos["f_score"], abs=1e-12)
+    # a long-term set has no EAO interval
+    proc = run_script("eval.py", "--ckpt", lt_checkpoints / "tiny_epoch001.ckpt", "--eao_range", "2", "5", *base)
+    assert_one_line_error(proc, "--eao_range applies to VOT datasets", prefix="eval.py: ")
