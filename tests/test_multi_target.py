@@ -62,7 +62,7 @@ def _assert_same(multi, results, singles, frame_results):
         ref_box, ref_score = frame_results[target_id]
         np.testing.assert_allclose(box, ref_box, atol=1e-4, rtol=0, err_msg=f"target {target_id}")
         assert score == pytest.approx(ref_score, abs=1e-5)
-        assert lost == bool(getattr(singles[target_id], "lost", False))
+        assert lost is singles[target_id].lost
         ours, ref = multi.tracker(target_id), singles[target_id]
         if getattr(ref, "last_mask", None) is not None:         # SiamMask: the same mask, up to a few
             assert np.mean(ours.last_mask != ref.last_mask) < 1e-3   # pixels at the threshold
@@ -93,6 +93,22 @@ def test_batched_boxes_equal_independent_trackers(name):
 def test_batched_boxes_equal_independent_trackers_resnet_and_sasiam(name):
     """SiamMask with the coarse mask head and with refine (ResNet-50: seconds a frame), SA-Siam."""
     _run_against_singles(name, n_frames=3)
+
+
+def test_lost_is_each_targets_own_lost_state():
+    """A threshold no score reaches (1: a foreground probability below it): every target is lost
+    after lost_frames frames, one added later only lost_frames frames after its own start."""
+    cfg, backend = _network("tiny_siamrpn")
+    cfg = replace(cfg, **{"track.lost_threshold": 1.0, "track.lost_frames": 2})
+    frames = _frames(5)
+    multi = MultiTargetTracker(cfg, backend)
+    multi.add(frames[0], BOXES[0])
+    lost = [multi.track(frames[1])[1][2], multi.track(frames[2])[1][2]]
+    multi.add(frames[2], BOXES[1])
+    results = multi.track(frames[3])
+    assert all(score < 1.0 for _, score, _ in results.values())
+    assert lost == [False, True] and results[1][2] is True and results[2][2] is False
+    assert multi.track(frames[4])[2][2] is True
 
 
 def test_track_batch_outputs_are_the_single_target_outputs():

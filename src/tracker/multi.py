@@ -79,5 +79,5 @@ class MultiTargetTracker:
             outputs = self.backend.track_batch([m[2] for m in members], [m[1].kernels for m in members])
             for i, (target_id, tracker, _, crop, frame) in enumerate(members):
                 box, score = tracker.finish_track({name: a[i] for name, a in outputs.items()}, crop, frame)
-                results[target_id] = (box, score, bool(getattr(tracker, "lost", False)))
+                results[target_id] = (box, score, tracker.lost)    # set by finish_track (base.py)
         return {target_id: results[target_id] for target_id in self.targets}
