@@ -370,3 +370,30 @@ def test_eval_py_long_term_sweep_then_score_only(lt_root, lt_checkpoints, tmp_pa
     # a long-term set has no EAO interval
     proc = run_script("eval.py", "--ckpt", lt_checkpoints / "tiny_epoch001.ckpt", "--eao_range", "2", "5", *base)
     assert_one_line_error(proc, "--eao_range applies to VOT datasets", prefix="eval.py: ")
+
+
+def test_scoring_names_tracker_sequence_and_missing_or_short_files(lt_root, tmp_path):
+    from src.evaluation import report, results
+    from src.evaluation.datasets import load_dataset
+    dataset = load_dataset("VOTLTSYN", str(lt_root))
+    for video in dataset:
+        n = len(video)
+        results.write_lt_result(str(tmp_path), "trk", video.name, [list(video.gt[0])] * n,
+                                [None] + [0.5] * (n - 1))
+    s = report.score_lt(dataset, str(tmp_path), ["trk"])["trk"]
+    # a tracker that stays on the first box with confidence 0.5: 22 confidences, each a threshold
+    assert s["n_thresholds"] == 2 * 11 + 2 and 0 < s["f_score"] <= 1
+    table = report.format_lt_table({"trk": s, "other": s}, show_video_level=True)
+    # pysot's summary header once, then one column group per tracker in the per-video table
+    assert table.count("syn_lt_0000") == 1 and "Video name" in table
+    assert table.count(" Precision | Recall |  F1   |") == 3
+    video = dataset[1]
+    conf = tmp_path / "trk" / "longterm" / video.name / f"{video.name}_001_confidence.value"
+    conf.write_text("\n".join(conf.read_text().split("\n")[:5]) + "\n")
+    with pytest.raises(results.ResultsError, match=rf"tracker trk, sequence {video.name}: .*5 lines for a "
+                                                   rf"sequence of 12 frames"):
+        report.score_lt(dataset, str(tmp_path), ["trk"])
+    conf.unlink()
+    with pytest.raises(results.ResultsError, match=rf"tracker trk, sequence {video.name}: missing result file "
+                                                   rf".*_001_confidence.value"):
+        report.score_lt(dataset, str(tmp_path), ["trk"])
