@@ -58,12 +58,27 @@ class SiamRPNTrainConfig(TrainConfig):
 
 @dataclass(frozen=True)
 class SiamRPNTrackConfig(TrackConfig):
-    """pysot's tracker hyperparameters (window_influence 0.40: the common section's default)."""
+    """pysot's tracker hyperparameters (window_influence 0.40: the common section's default).
+
+    ``long_term``: pysot's SiamRPNLTTracker (src/tracker/siamrpn_lt_tracker.py; SiamRPN only, on
+    the MindSpore Cell back-end): below ``confidence_low`` the target stays put and the next
+    searches crop ``lost_instance_size`` with the window weighed ``lost_window_influence``,
+    until a frame scores above ``confidence_high``. Defaults: pysot/core/config.py's
+    (TRACK.LOST_INSTANCE_SIZE, CONFIDENCE_LOW, CONFIDENCE_HIGH; 0.001 is the constant of its
+    tracker's lost branch); configs/siamrpn_alex_dw_lt.yaml has its VOT-LT preset."""
     base_size: int = 0
     penalty_k: float = 0.16
     lr: float = 0.30
+    long_term: bool = False
+    lost_instance_size: int = 831
+    confidence_low: float = 0.85
+    confidence_high: float = 0.998
+    lost_window_influence: float = 0.001
 
-    RANGES: ClassVar[dict] = {"base_size": NON_NEGATIVE, "penalty_k": NON_NEGATIVE, "lr": SHARE}
+    RANGES: ClassVar[dict] = {"base_size": NON_NEGATIVE, "penalty_k": NON_NEGATIVE, "lr": SHARE,
+                              "lost_instance_size": POSITIVE_INT, "confidence_low": SHARE,
+                              "confidence_high": SHARE, "lost_window_influence": SHARE}
+    ORDERED: ClassVar[tuple] = (("instance_size", "lost_instance_size"), ("confidence_low", "confidence_high"))
 
 
 class SiamRPN(nn.Cell):
@@ -86,6 +101,9 @@ class SiamRPN(nn.Cell):
 # -- the SiamRPN family (src/models/registry.py); factories import lazily, see there -----------
 
 def _tracker(cfg, backend):
+    if cfg.track.long_term:
+        from ..tracker.siamrpn_lt_tracker import SiamRPNLTTracker
+        return SiamRPNLTTracker(backend, cfg.track, cfg.model.anchor)
     from ..tracker.siamrpn_tracker import SiamRPNTracker
     return SiamRPNTracker(backend, cfg.track, cfg.model.anchor)
 
