@@ -17,6 +17,10 @@ is SiamRPNTracker with pysot's re-detection after a loss:
 * as in pysot, the state keeps the unclipped centre and size; only the box reported
   (``last_box``) is clipped to the image, which the normal tracker does to its state.
 
+``longterm_state`` (the search mode, ``confidence_low`` / ``confidence_high``, from one frame
+to the next) and the base's ``lost`` (``lost_threshold`` for ``lost_frames`` frames, what a
+caller is told) are separate signals with separate thresholds.
+
 One deliberate difference: pysot resets the lost state only when the tracker object is made
 (its test script reuses one tracker over every video); here ``init`` (a new target) resets it.
 
