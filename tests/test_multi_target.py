@@ -240,3 +240,14 @@ def test_demo_draws_every_target_in_its_colour():
     assert out[35, 55, 2] > 0 and not out[35, 55, :2].any()         # its mask tint (red)
     assert (out[5, 35] == demo.LOST_COLOUR).all()                   # a lost target
     assert not image.any()                                           # the frame itself is untouched
+
+
+def test_track_batch_refuses_mismatched_inputs():
+    cfg, backend = _network("tiny_siamrpn")
+    frame = _frames(1)[0]
+    t = _single(cfg, backend, frame, BOXES[0])
+    x = t._search_input(frame)[0]
+    with pytest.raises(ValueError, match=r"one kernel tuple per search input.*2 inputs.*\[2\]"):
+        backend.track_batch([x, x], [t.kernels])
+    with pytest.raises(ValueError, match="search inputs of one shape"):
+        backend.track_batch([x, x[:, :, :-1]], [t.kernels, t.kernels])

@@ -41,9 +41,9 @@ def _batch_layout(xs, kernels_list):
     shapes = {tuple(np.shape(x)) for x in xs}
     if len(shapes) != 1:
         raise ValueError(f"track_batch needs search inputs of one shape, got {sorted(shapes)}")
-    if len({len(k) for k in kernels_list}) != 1 or len(kernels_list) != n:
-        raise ValueError(f"track_batch needs one kernel tuple per search input ({n}), "
-                         f"got {len(kernels_list)}")
+    if len(kernels_list) != n or len({len(k) for k in kernels_list}) > 1:
+        raise ValueError(f"track_batch needs one kernel tuple per search input, all of one length: {n} inputs, "
+                         f"kernel tuples of lengths {[len(k) for k in kernels_list]}")
     x = np.stack(xs, axis=1)                         # (S, N, 3, H, W): scale-major
     return n, x.reshape(-1, *x.shape[2:])
 
