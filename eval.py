@@ -49,7 +49,7 @@ import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
 from src.config import ConfigError
-from src.tracker.presets import cli_overrides
+from src.tracker.presets import cli_overrides, preset_help
 from src.utils import ensure_output_dir, str2bool
 
 
@@ -86,8 +86,7 @@ def parse_args(argv=None):
                    help="refuse a dataset whose list or JSON names sequences missing on disk "
                         "(default: evaluate those present and report the missing ones)")
     p.add_argument("--hp_preset", default=None,
-                   help="named tracking hyperparameters: siammask_vot, siammask_vot-ld, siammask_davis, "
-                        "siamrpn_alex_dw_vot (src/tracker/presets.py); --track.* overrides win")
+                   help=preset_help())
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
     p.add_argument("--plots", type=str2bool, default=True, help="write PNG plots beside --filename")

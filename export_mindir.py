@@ -17,7 +17,7 @@ import sys
 
 import src  # noqa: F401  (CPU convolution fix before mindspore loads)
 from src.config import ConfigError
-from src.tracker.presets import cli_overrides
+from src.tracker.presets import cli_overrides, preset_help
 from src.utils import ensure_output_dir
 
 
@@ -29,8 +29,7 @@ def parse_args(argv=None):
     p.add_argument("--output_dir", default="./export", help="where the graphs and <name>.json go")
     p.add_argument("--file_name", default=None, help="graph file prefix (default: the config name)")
     p.add_argument("--hp_preset", default=None,
-                   help="named tracking hyperparameters: siammask_vot, siammask_vot-ld, siammask_davis, "
-                        "siamrpn_alex_dw_vot (src/tracker/presets.py); --track.* overrides win")
+                   help=preset_help())
     p.add_argument("--device_target", default="CPU", choices=["CPU", "GPU", "Ascend"])
     p.add_argument("--device_id", type=int, default=None)
     return p.parse_known_args(argv)

@@ -137,6 +137,11 @@ def sample_io(cfg, net):
 def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
     """Write the graphs of ``net`` and their JSON to ``output_dir``; returns the JSON path."""
     _check_format(file_format)
+    if getattr(cfg.track, "long_term", False):
+        # the lost-target search is a second, larger crop: a fixed-size exported search graph
+        # (and the C++ app's tracker) can only run the normal mode
+        raise ExportError(f"config '{cfg.name}': track.long_term is true, but exported graphs track in the normal "
+                          "mode only (export with --track.long_term false, run long-term on the checkpoint)")
     net.set_train(False)
     name = name or cfg.name
     ext = FORMAT_EXT[file_format]

@@ -393,3 +393,12 @@ def test_trained_tracker_goes_lost_while_the_target_is_away_and_long_term_finds_
             back_on = [t for t in range(BACK, FRAMES) if ious[t] > 0.5]
             assert back_on and back_on[0] <= BACK + 2, ious                  # found within 3 frames
             assert not lost[back_on[0]]
+
+
+def test_export_refuses_a_long_term_config_in_one_line(tmp_path):
+    from src.export import ExportError, export_graphs
+    cfg = load_config(os.path.join(ROOT, "configs", "siamrpn_alex_dw_lt.yaml"))
+    with pytest.raises(ExportError, match=r"^config 'siamrpn_alex_dw_lt': track\.long_term is true, but exported "
+                                          r"graphs track in the normal mode only"):
+        export_graphs(cfg, None, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

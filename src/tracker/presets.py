@@ -19,6 +19,12 @@ PRESETS = {
 }
 
 
+def preset_help():
+    """The --hp_preset help text of the entry points (the names from PRESETS, so it stays true)."""
+    return (f"named tracking hyperparameters: {', '.join(PRESETS)} (src/tracker/presets.py); "
+            "--track.* overrides win")
+
+
 def preset_overrides(name):
     """[(dotted key, value)] for preset ``name``; a clear error for unknown names."""
     if name not in PRESETS:
