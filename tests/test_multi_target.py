@@ -2,7 +2,8 @@
 
 Every batched run is compared with N independent single-target trackers on the same frames and
 the same back-end: the batch holds the same convolutions as N one-target calls, so the boxes
-agree to float rounding (1e-4 px). Tiny random networks: only the agreement matters.
+agree to float rounding (1e-4 px). SiamRPN: the trained quick-start fixture; the other families:
+random networks (only the agreement matters, and that the boxes move).
 """
 import os
 
@@ -10,35 +11,37 @@ import cv2
 import numpy as np
 import pytest
 
-from src.config import Config, load_config, replace
+from src.config import load_config, replace
 from src.models import build_model
 from src.tracker import build_tracker
-from src.tracker.backends import MindSporeBackend, ONNXBackend
+from src.tracker.backends import MindSporeBackend, ONNXBackend, load_tracker_model
 from src.tracker.multi import MultiTargetTracker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOXES = [[20, 30, 30, 25], [90, 50, 40, 30], [60, 10, 20, 20]]
+BOXES = [[30, 40, 30, 30], [90, 50, 40, 30], [60, 10, 20, 20]]
 
 
-def _config(name):
-    if name == "tiny_siamrpn":
-        return replace(Config(), **{"model.width_mult": 0.125, "model.feature_channels": 16})
-    return load_config(os.path.join(ROOT, "configs", f"{name}.yaml"))
-
-
+QUICKSTART_CKPT = os.path.join(ROOT, "tests", "fixtures", "quickstart_siamrpn.ckpt")
 _NETWORKS = {}
 
 
 def _network(name):
-    """(cfg, Cell back-end) of a random network, built once per module run."""
+    """(cfg, Cell back-end), built once per module run: "siamrpn" the trained quick-start
+    fixture (scores that move between frames), the others random networks of a config."""
     if name not in _NETWORKS:
-        cfg = _config(name)
-        _NETWORKS[name] = cfg, MindSporeBackend(build_model(cfg))
+        if name == "siamrpn":
+            cfg, backend, _ = load_tracker_model("mindspore", QUICKSTART_CKPT)
+        else:
+            import mindspore as ms
+            cfg = load_config(os.path.join(ROOT, "configs", f"{name}.yaml"))
+            ms.set_seed(0)                  # the same random weights every run
+            backend = MindSporeBackend(build_model(cfg))
+        _NETWORKS[name] = cfg, backend
     return _NETWORKS[name]
 
 
 def _frames(n, h=120, w=160, seed=0):
-    """Frames with a bright square drifting right, on blurred noise (something to follow)."""
+    """Frames with a bright square drifting right (BOXES[0] at the start), on blurred noise."""
     rng = np.random.default_rng(seed)
     frames = []
     for i in range(n):
@@ -83,7 +86,7 @@ def _run_against_singles(name, n_frames=4):
     assert moved          # the comparison covers moving boxes, not only the init state
 
 
-@pytest.mark.parametrize("name", ["tiny_siamrpn", "quickstart_siamfc"])
+@pytest.mark.parametrize("name", ["siamrpn", "quickstart_siamfc"])
 def test_batched_boxes_equal_independent_trackers(name):
     _run_against_singles(name)
 
@@ -98,7 +101,7 @@ def test_batched_boxes_equal_independent_trackers_resnet_and_sasiam(name):
 def test_lost_is_each_targets_own_lost_state():
     """A threshold no score reaches (1: a foreground probability below it): every target is lost
     after lost_frames frames, one added later only lost_frames frames after its own start."""
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     cfg = replace(cfg, **{"track.lost_threshold": 1.0, "track.lost_frames": 2})
     frames = _frames(5)
     multi = MultiTargetTracker(cfg, backend)
@@ -111,8 +114,33 @@ def test_lost_is_each_targets_own_lost_state():
     assert multi.track(frames[4])[2][2] is True
 
 
+def test_long_term_targets_search_at_their_own_size():
+    """SiamRPN's long-term mode: a target in its re-detection state crops a larger search region;
+    the frame's targets go through one call per crop size and still equal independent trackers."""
+    cfg, backend = _network("siamrpn")
+    cfg = replace(cfg, **{"track.long_term": True, "track.lost_instance_size": 351})
+    frames = _frames(4)
+    multi = MultiTargetTracker(cfg, backend)
+    singles = {multi.add(frames[0], b): _single(cfg, backend, frames[0], b) for b in BOXES}
+    for t in (multi.tracker(2), singles[2]):
+        t.longterm_state = True                  # target 2 starts in the re-detection state
+    sizes = sorted({t.search_size for t in singles.values()})
+    assert sizes == [cfg.track.instance_size, 351]
+    calls = []
+    track_batch = backend.track_batch
+    try:
+        backend.track_batch = lambda xs, ks: calls.append(xs[0].shape[-1]) or track_batch(xs, ks)
+        results = multi.track(frames[1])
+    finally:
+        del backend.track_batch
+    assert sorted(calls) == sizes               # one call per crop size
+    _assert_same(multi, results, singles, {i: t.track(frames[1]) for i, t in singles.items()})
+    for f in frames[2:]:
+        _assert_same(multi, multi.track(f), singles, {i: t.track(f) for i, t in singles.items()})
+
+
 def test_track_batch_outputs_are_the_single_target_outputs():
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     frame = _frames(1)[0]
     trackers = [_single(cfg, backend, frame, b) for b in BOXES]
     xs = [t._search_input(frame)[0] for t in trackers]
@@ -121,12 +149,12 @@ def test_track_batch_outputs_are_the_single_target_outputs():
     for i, (t, x) in enumerate(zip(trackers, xs)):
         for name, a in backend.track(x, t.kernels).items():
             assert batched[name].shape == (len(xs),) + a.shape
-            # float rounding of a larger batch, on the scale of the map (random weights: ~1e6)
+            # float rounding of a larger batch, on the scale of the map
             np.testing.assert_allclose(batched[name][i], a, rtol=0, atol=1e-5 * np.abs(a).max())
 
 
 def test_add_and_remove_mid_sequence():
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     frames = _frames(6)
     multi = MultiTargetTracker(cfg, backend)
     singles = {multi.add(frames[0], b): _single(cfg, backend, frames[0], b) for b in BOXES[:2]}
@@ -143,7 +171,7 @@ def test_add_and_remove_mid_sequence():
 
 
 def test_a_bad_box_fails_its_add_only():
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     frames = _frames(3)
     multi = MultiTargetTracker(cfg, backend)
     singles = {multi.add(frames[0], BOXES[0]): _single(cfg, backend, frames[0], BOXES[0])}
@@ -160,7 +188,7 @@ def test_a_bad_box_fails_its_add_only():
 
 
 def test_unknown_id_is_one_line_naming_it():
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     multi = MultiTargetTracker(cfg, backend)
     with pytest.raises(KeyError) as e:
         multi.remove(7)
@@ -243,7 +271,7 @@ def test_demo_draws_every_target_in_its_colour():
 
 
 def test_track_batch_refuses_mismatched_inputs():
-    cfg, backend = _network("tiny_siamrpn")
+    cfg, backend = _network("siamrpn")
     frame = _frames(1)[0]
     t = _single(cfg, backend, frame, BOXES[0])
     x = t._search_input(frame)[0]

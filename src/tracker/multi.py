@@ -8,8 +8,14 @@ the stacked crops and kernels (the back-end's ``track_batch``, backends.py), and
 target its slice of the outputs (``finish_track``, base.py). The decision code is therefore
 the single-target one; only the network call is shared.
 
-Targets whose search inputs differ in shape (a family that widens the search region of a lost
-target) are grouped by shape, one network call per group.
+Targets whose search inputs differ in shape (SiamRPN's long-term mode widens the search region
+of a lost target) are grouped by shape, one network call per group.
+
+On the Cell back-end each new batch size compiles the search graph once (graph mode): the
+first frame after a target count is first seen costs about 0.5 s more (SiamRPN AlexNet) to
+2 s (SiamMask), measured on 2 CPU cores. Batching saves per-call work, not convolution work:
+on those 2 cores 4-8 SiamRPN targets ran 1.1-1.25x faster than independent trackers, SiamMask
+about 1.0x (benchmarks/track_speed.py --targets).
 """
 from collections import OrderedDict
 
