@@ -188,15 +188,25 @@ def draw(image, box, polygon=None, mask=None, colour=BOX_COLOUR):
 
 def draw_targets(image, targets):
     """Every target of ``targets`` ([(id, box, polygon, mask, lost)]) drawn in its own colour,
-    labelled with its id."""
+    labelled with its id (labels last, so no target's shape hides another's label)."""
     import cv2
-    out = image
+    import numpy as np
+    out, labels = image, []
     for k, (target_id, box, polygon, mask, lost) in enumerate(targets):
         colour = LOST_COLOUR if lost else (BOX_COLOUR, *TARGET_COLOURS)[k % (1 + len(TARGET_COLOURS))]
         out = draw(out, box, polygon, mask, colour)
-        x, y = int(round(box[0])), int(round(box[1]))
-        cv2.putText(out, f"{target_id} lost" if lost else str(target_id), (max(x, 0), max(y - 4, 12)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+        corners = np.asarray(polygon if polygon is not None else
+                             [box[0], box[1], box[0] + box[2], box[1] + box[3]], np.float64).reshape(-1, 2)
+        labels.append((f"{target_id} lost" if lost else str(target_id), corners, colour))
+    for text, corners, colour in labels:
+        # on a patch of the target's colour, above the shape's top-left corner (inside it where
+        # the shape touches the frame's top)
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+        x = int(np.clip(round(corners[:, 0].min()), 0, max(out.shape[1] - tw - 2, 0)))
+        top = int(round(corners[:, 1].min()))
+        y = top - 2 if top - th - base - 2 >= 0 else max(top, 0) + th + base + 2
+        cv2.rectangle(out, (x, y - th - base), (x + tw + 2, y), colour, cv2.FILLED)
+        cv2.putText(out, text, (x + 1, y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     return out
 
 

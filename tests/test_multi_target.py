@@ -256,17 +256,19 @@ def test_demo_reads_repeated_init_boxes():
 def test_demo_draws_every_target_in_its_colour():
     import importlib
     demo = importlib.import_module("demo")
-    image = np.zeros((60, 80, 3), np.uint8)
-    mask = np.zeros((60, 80), np.uint8)
+    image = np.zeros((60, 120, 3), np.uint8)
+    mask = np.zeros((60, 120), np.uint8)
     mask[30:40, 50:60] = 1
     polygon = [50, 30, 60, 30, 60, 40, 50, 40]
     out = demo.draw_targets(image, [(1, [5, 20, 20, 20], None, None, False),
                                     (2, [50, 30, 10, 10], polygon, mask, False),
-                                    (3, [30, 5, 10, 10], None, None, True)])
+                                    (3, [90, 5, 10, 10], None, None, True)])
     assert (out[20, 10] == demo.BOX_COLOUR).all()                  # target 1's box edge
     assert (out[30, 55] == demo.TARGET_COLOURS[0]).all()            # target 2's polygon
     assert out[35, 55, 2] > 0 and not out[35, 55, :2].any()         # its mask tint (red)
-    assert (out[5, 35] == demo.LOST_COLOUR).all()                   # a lost target
+    assert (out[5, 95] == demo.LOST_COLOUR).all()                   # a lost target
+    assert (out[27, 50] == demo.TARGET_COLOURS[0]).all()            # target 2's label, above it
+    assert (out[11:28, 50:64].astype(int).sum(axis=2) < 100).any()  # with its id in black
     assert not image.any()                                           # the frame itself is untouched
 
 
