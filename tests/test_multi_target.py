@@ -208,6 +208,10 @@ def test_exported_graphs_refuse_several_targets_in_one_line():
         backend.track_batch([x, x], [("k",), ("k",)])
     assert "exports/x" in str(e.value) and "--backend mindspore" in str(e.value)
     assert "\n" not in str(e.value)
+    # one target runs as track() does, with the target axis in front
+    backend.track = lambda x, kernels: {"cls": x[:, :1] + len(kernels)}
+    out = backend.track_batch([x], [("k",)])
+    assert list(out) == ["cls"] and out["cls"].shape == (1, 1, 1, 8, 8) and out["cls"].max() == 1
 
 
 @pytest.mark.slow
