@@ -600,20 +600,26 @@ def _vot_listing(root):
                     os.path.join(root, "list.txt"), lambda seq: os.path.isdir(os.path.join(root, seq)))
 
 
-def _vot_raw_videos(root, image_sizes, seqs):
+def _vot_raw_videos(root, image_sizes, seqs, long_term=False):
+    """VOT sequence folders; ``long_term`` (VOT-LT): all-NaN rows are the absent target, and
+    the short-term attribute tags are not read."""
     videos = []
     for seq in seqs:
         seq_dir = os.path.join(root, seq)
         color = os.path.join(seq_dir, "color")
         gt_path = os.path.join(seq_dir, "groundtruth.txt")
         gt, files = _sequence(seq, gt_path, color if os.path.isdir(color) else seq_dir, allowed=(4, 8))
+        common = dict(image_size=(image_sizes or {}).get(seq), gt_file=gt_path)
+        if long_term:
+            visible = _long_term_visible(seq, gt, lambda i: f"{gt_path}:{i + 1}")
+            videos.append(Video(seq, files, gt, visible=visible, **common))
+            continue
         raw_tags = {}
         for tag in VOT_TAGS:
             path = os.path.join(seq_dir, f"{tag}.tag")
             if os.path.isfile(path):
                 raw_tags[tag] = _read_label_column(path, seq, len(gt), pad=True).tolist()
-        videos.append(Video(seq, files, gt, tags=_vot_tags(raw_tags, len(gt), seq, seq_dir),
-                            image_size=(image_sizes or {}).get(seq), gt_file=gt_path))
+        videos.append(Video(seq, files, gt, tags=_vot_tags(raw_tags, len(gt), seq, seq_dir), **common))
     return videos
 
 
@@ -628,19 +634,6 @@ def _long_term_visible(seq, gt, where):
         raise DatasetError(f"{seq}: {where(i)}: row {shown} mixes NaN and numbers; a long-term ground-truth "
                            f"row is a box or all NaN (target absent)")
     return ~nan.all(axis=1)
-
-
-def _votlt_raw_videos(root, image_sizes, seqs):
-    videos = []
-    for seq in seqs:
-        seq_dir = os.path.join(root, seq)
-        color = os.path.join(seq_dir, "color")
-        gt_path = os.path.join(seq_dir, "groundtruth.txt")
-        gt, files = _sequence(seq, gt_path, color if os.path.isdir(color) else seq_dir, allowed=(4, 8))
-        visible = _long_term_visible(seq, gt, lambda i: f"{gt_path}:{i + 1}")
-        videos.append(Video(seq, files, gt, visible=visible, image_size=(image_sizes or {}).get(seq),
-                            gt_file=gt_path))
-    return videos
 
 
 def _otb_listing(root):
@@ -1122,7 +1115,7 @@ def load_dataset(name, root, kind=None, image_sizes=None, missing="warn", check_
     elif kind == "vot":
         videos = _vot_raw_videos(root, image_sizes, seqs)
     elif kind == "votlt":
-        videos = _votlt_raw_videos(root, image_sizes, seqs)
+        videos = _vot_raw_videos(root, image_sizes, seqs, long_term=True)
     elif kind == "otb":
         videos = _otb_raw_videos(root, image_sizes, seqs)
     elif kind == "got10k":
