@@ -12,6 +12,13 @@ record, src/models/registry.py ``GraphSpec``), and a model is exported as those:
 * SiamFC    ``<name>_template`` z -> kernel0; ``<name>_search`` x (scale_num, 3, 255, 255),
             kernel0 -> response (scale_num, 1, 17, 17): the frame's scales as one batch
 
+With ``targets`` N > 1 (``export_mindir.py --targets N``) the export also holds
+``<name>_search_batch``: the search graph on N targets at once, in the layout of
+``track_batch`` (src/tracker/backends.py ``_batch_layout``): x (N * S, 3, H, W), crop
+``s * N + t`` target t's crop s (S: 1, SiamFC / SA-Siam scale_num), every kernel with a
+leading N; its outputs have the batch N * S. The JSON's ``targets`` is N (1: no such graph;
+exports written before it have no key and read as 1).
+
 plus ``<name>.json`` (format_version 2): the graphs' files, sizes, inputs and outputs
 (names, shapes, dtypes, in call order), the ``decoder`` that turns the search outputs
 into a box (the family's ``decoder(cfg)``: ``anchors`` with score size, stride, ratios,
@@ -134,9 +141,36 @@ def sample_io(cfg, net):
     return graphs
 
 
-def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
-    """Write the graphs of ``net`` and their JSON to ``output_dir``; returns the JSON path."""
+def _check_targets(targets):
+    if not isinstance(targets, int) or isinstance(targets, bool) or targets < 1:
+        raise ExportError(f"--targets {targets!r}: the number of targets per search call must be an integer >= 1")
+
+
+def batched_search_io(cfg, net, single, targets):
+    """The search graph's GraphIO for ``targets`` targets in one call, from the one-target
+    ``single`` (sample_io's): its crops and kernels repeated in the layout of track_batch, each
+    target's shifted a little (the trace needs only the shapes; distinct targets keep the
+    recorded outputs from being N copies of one)."""
+    import mindspore as ms
+    spec = get_family(cfg.model.arch).graphs(cfg)
+    spec = next(s for s in spec if s.name == "search")
+    x, kernels = single.inputs[0], single.inputs[1:]
+    # crop s * targets + t is target t's crop s (scale-major, backends._batch_layout)
+    xs = np.stack([np.clip(x + 10.0 * t, 0, 255) for t in range(targets)], axis=1)
+    inputs = [np.ascontiguousarray(xs.reshape(-1, *x.shape[1:]), np.float32)]
+    inputs += [np.ascontiguousarray(np.concatenate([k * (1.0 + 0.1 * t) for t in range(targets)], 0), np.float32)
+               for k in kernels]
+    cell = spec.cell(net)
+    out = cell(*(ms.Tensor(a) for a in inputs))
+    outputs = [o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
+    return GraphIO(cell, list(single.input_names), inputs, list(single.output_names), outputs)
+
+
+def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None, targets=1):
+    """Write the graphs of ``net`` and their JSON to ``output_dir``; returns the JSON path.
+    ``targets`` > 1 adds the ``search_batch`` graph for that many targets per call."""
     _check_format(file_format)
+    _check_targets(targets)
     if getattr(cfg.track, "long_term", False):
         # the lost-target search is a second, larger crop: a fixed-size exported search graph
         # (and the C++ app's tracker) can only run the normal mode
@@ -147,6 +181,8 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
     ext = FORMAT_EXT[file_format]
     os.makedirs(output_dir, exist_ok=True)
     graphs = sample_io(cfg, net)
+    if targets > 1:
+        graphs["search_batch"] = batched_search_io(cfg, net, graphs["search"], targets)
     family = get_family(cfg.model.arch)
     desc = {
         "format_version": FORMAT_VERSION,
@@ -159,6 +195,7 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
         "input": {"layout": "NCHW", "color": family.input_color(cfg), "range": [0, 255], "dtype": "float32",
                   "crop_rounding": family.crop_rounding},
         "graphs": {},
+        "targets": targets,             # targets per call of search_batch (1: only the one-target search)
         "track": cfg.to_dict()["track"],
         "config": cfg.to_dict(),
     }
@@ -183,11 +220,13 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None):
     return json_path
 
 
-def export_checkpoint(ckpt_path, output_dir, file_format="MINDIR", config=None, overrides=(), name=None):
+def export_checkpoint(ckpt_path, output_dir, file_format="MINDIR", config=None, overrides=(), name=None,
+                      targets=1):
     """Load a checkpoint (its embedded config, or ``config``) and export it; returns the JSON path."""
     from .training.checkpoint import load_model_checkpoint
+    _check_targets(targets)                 # before the checkpoint is read
     cfg, net = load_model_checkpoint(ckpt_path, config, overrides)
-    return export_graphs(cfg, net, output_dir, file_format, name)
+    return export_graphs(cfg, net, output_dir, file_format, name, targets)
 
 
 def _is_export_json(path):

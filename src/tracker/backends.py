@@ -6,7 +6,8 @@ A back-end runs the graphs a family declares (``graphs(cfg)``, src/models/regist
 declared order), ``refine(p0, p1, p2, p3) -> numpy logits`` for SiamMask, and
 ``run(graph, inputs) -> {output name: numpy array}`` for any graph, and
 ``track_batch(xs, kernels_list) -> {output name: (N, ...) array}``: N targets' search inputs in
-one network call (src/tracker/multi.py; the Cell back-end only). The tracker logic never
+one network call (src/tracker/multi.py; on exports up to the JSON's ``targets``, the batch of
+their ``search_batch`` graph: ``export_mindir.py --targets N``). The tracker logic never
 touches MindSpore directly, so the same code runs on the Cell, on exported graphs (MINDIR
 through MindSpore, ONNX through onnxruntime), or on another runtime. Trackers read the
 outputs by name, so a family can add outputs without breaking the others.
@@ -123,8 +124,14 @@ class _ExportedBackend:
     The graphs, their inputs and outputs are the export JSON's (read_export upgrades an
     export of format 1 to the current description)."""
 
+    targets = 1     # targets per search call: the JSON's "targets" (exports written before it: 1)
+
     def __init__(self, desc, folder):
         self.desc, self.folder = desc, folder
+        self.targets = desc.get("targets", 1)
+        if self.targets > 1 and "search_batch" not in desc["graphs"]:
+            raise ValueError(f"the export in {folder} has targets {self.targets} but no search_batch graph; "
+                             f"re-export it with export_mindir.py --targets {self.targets}")
         self.graphs = {g: self._load_checked(os.path.join(folder, d["file"])) for g, d in desc["graphs"].items()}
         self.input_names = {g: [i["name"] for i in d["inputs"]] for g, d in desc["graphs"].items()}
         self.output_names = {g: [o["name"] for o in d["outputs"]] for g, d in desc["graphs"].items()}
@@ -165,13 +172,29 @@ class _ExportedBackend:
         return self.run("search", [x, *kernels])
 
     def track_batch(self, xs, kernels_list):
-        """One target as ``track`` (the exported search graph's input shapes are fixed to one
-        target); several are refused in one line."""
-        if len(xs) != 1:
-            raise ValueError(f"the exported graphs in {self.folder} take one target per search call, got "
-                             f"{len(xs)}: track several targets with --backend mindspore (the checkpoint)")
+        """Up to the export's ``targets`` targets through one call of its ``search_batch`` graph
+        (the search graph traced on that many targets, src/export.py); an export of one target
+        runs ``track``. More targets than exported are refused in one line."""
+        n = len(xs)
+        if n > self.targets:
+            raise ValueError(f"the export in {self.folder} takes at most {self.targets} target"
+                             f"{'s' if self.targets > 1 else ''} per search call (its batch size), got {n}: "
+                             f"re-export with export_mindir.py --targets {n}, or track with --backend "
+                             f"mindspore (the checkpoint)")
         _batch_layout(xs, kernels_list)
-        return {name: a[None] for name, a in self.track(xs[0], kernels_list[0]).items()}
+        if self.targets == 1:
+            return {name: a[None] for name, a in self.track(xs[0], kernels_list[0]).items()}
+        # the graph's shapes are fixed to self.targets targets: fewer are padded with copies of the
+        # last one, whose outputs are dropped below (each target's outputs depend on its own crop
+        # and kernels only, so the copies change nothing of the others')
+        pad = self.targets - n
+        _, x = _batch_layout(list(xs) + [xs[-1]] * pad, list(kernels_list) + [kernels_list[-1]] * pad)
+        self._shape_check("search_batch", self.input_names["search_batch"][0], x)
+        per_target = [_search_kernels(self.input_names["search_batch"], self.output_names["template"], k)
+                      for k in list(kernels_list) + [kernels_list[-1]] * pad]
+        kernels = [np.concatenate([_to_numpy(k[i]) for k in per_target], 0) for i in range(len(per_target[0]))]
+        outputs = self.run("search_batch", [x, *kernels])
+        return {name: a[:n] for name, a in _split_targets(outputs, self.targets).items()}
 
     def refine(self, p0, p1, p2, p3):
         if "refine" not in self.graphs:
@@ -225,6 +248,10 @@ class ONNXBackend(_ExportedBackend):
     @staticmethod
     def _numpy(a):
         return a
+
+
+def _to_numpy(a):
+    return a.asnumpy() if isinstance(a, ms.Tensor) else np.asarray(a)
 
 
 def _first_line(error):

@@ -1,0 +1,107 @@
+"""Several targets per network call on exported graphs (export_mindir.py --targets N).
+
+The export's ``search_batch`` graph is the search graph traced on N targets; MultiTargetTracker
+on it must give the boxes it gives on the checkpoint (the Cell back-end). Two runtimes
+(onnxruntime / MindSpore's exported graph vs the Cell) round differently, so the boxes agree to
+1e-3 px, not bit for bit. The trained SiamRPN quick-start fixture, so that the boxes move.
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from src.export import export_checkpoint, read_export
+from src.tracker.backends import load_tracker_model
+from src.tracker.multi import MultiTargetTracker
+from test_multi_target import BOXES, QUICKSTART_CKPT, _frames
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """{format: export folder} of the quick-start SiamRPN with --targets 2."""
+    root = tmp_path_factory.mktemp("multi_export")
+    out = {}
+    for fmt in ("ONNX", "MINDIR"):
+        export_checkpoint(QUICKSTART_CKPT, str(root / fmt), fmt, targets=2)
+        out[fmt] = str(root / fmt)
+    return out
+
+
+def _boxes(backend_name, source, boxes, frames):
+    """MultiTargetTracker's results on frames[1:], and the graphs the exported back-end ran."""
+    cfg, backend, _ = load_tracker_model(backend_name, source)
+    ran = []
+    if backend_name != "mindspore":
+        run = backend.run
+        backend.run = lambda graph, inputs: ran.append(graph) or run(graph, inputs)
+    multi = MultiTargetTracker(cfg, backend)
+    for b in boxes:
+        multi.add(frames[0], b)
+    return [multi.track(f) for f in frames[1:]], ran
+
+
+@pytest.mark.parametrize("fmt", ["ONNX", "MINDIR"])
+def test_batched_export_tracks_like_the_checkpoint(exports, fmt):
+    desc, _ = read_export(exports[fmt])
+    assert desc["targets"] == 2
+    search, batch = desc["graphs"]["search"], desc["graphs"]["search_batch"]
+    assert search["inputs"][0]["shape"][0] == 1 and batch["inputs"][0]["shape"] == [2] + search["inputs"][0]["shape"][1:]
+    for one, two in zip(search["inputs"][1:] + search["outputs"], batch["inputs"][1:] + batch["outputs"]):
+        assert two["shape"] == [2 * one["shape"][0]] + one["shape"][1:], one["name"]
+    frames = _frames(4)
+    for boxes in (BOXES[:2], BOXES[:1]):          # as many targets as exported, and fewer (padded)
+        ref, _ = _boxes("mindspore", QUICKSTART_CKPT, boxes, frames)
+        got, ran = _boxes(fmt.lower(), exports[fmt], boxes, frames)
+        assert ran == ["search_batch"] * (len(frames) - 1)      # one batched call a frame
+        for k, (g, r) in enumerate(zip(got, ref), 1):
+            assert sorted(g) == sorted(r) == list(range(1, len(boxes) + 1))
+            for i in r:
+                np.testing.assert_allclose(g[i][0], r[i][0], atol=1e-3, rtol=0, err_msg=f"frame {k} target {i}")
+                assert g[i][1] == pytest.approx(r[i][1], abs=1e-4)
+                assert g[i][2] is r[i][2]
+        # the comparison covers moving boxes, not only the init state
+        assert any(abs(g[1][0][0] - boxes[0][0]) > 1e-2 for g in got)
+
+
+@pytest.mark.parametrize("fmt", ["ONNX"])
+def test_more_targets_than_exported_is_one_line(exports, fmt):
+    cfg, backend, _ = load_tracker_model(fmt.lower(), exports[fmt])
+    frames = _frames(2)
+    multi = MultiTargetTracker(cfg, backend)
+    for b in BOXES:
+        multi.add(frames[0], b)
+    with pytest.raises(ValueError) as e:
+        multi.track(frames[1])
+    message = str(e.value)
+    assert "\n" not in message and exports[fmt] in message
+    assert "at most 2 targets" in message and "got 3" in message and "export_mindir.py --targets 3" in message
+
+
+def test_targets_1_writes_the_one_target_export_and_old_exports_read_as_one(exports, tmp_path):
+    """--targets 1 (the default) writes no search_batch graph and records targets 1; an export
+    written before the key existed reads as one target per call."""
+    from src.tracker.backends import load_exported
+    out = str(tmp_path / "one")
+    path = export_checkpoint(QUICKSTART_CKPT, out, "ONNX")
+    desc, _ = read_export(path)
+    assert desc["targets"] == 1 and set(desc["graphs"]) == {"template", "search"}
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    del raw["targets"]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(raw, f)
+    _, backend = load_exported(out, "onnx")
+    assert backend.targets == 1
+    with pytest.raises(ValueError, match=r"at most 1 target per search call .*got 2.*--targets 2"):
+        x = np.zeros((1, 3, 255, 255), np.float32)
+        backend.track_batch([x, x], [(), ()])
+
+
+def test_bad_targets_is_one_line_before_the_checkpoint_is_read(tmp_path):
+    import export_mindir
+    with pytest.raises(SystemExit, match=r"^export_mindir.py: --targets 0: .*integer >= 1$"):
+        export_mindir.main(["--ckpt", str(tmp_path / "missing.ckpt"), "--targets", "0",
+                            "--output_dir", str(tmp_path / "out")])
