@@ -98,6 +98,16 @@ def test_targets_1_writes_the_one_target_export_and_old_exports_read_as_one(expo
     with pytest.raises(ValueError, match=r"at most 1 target per search call .*got 2.*--targets 2"):
         x = np.zeros((1, 3, 255, 255), np.float32)
         backend.track_batch([x, x], [(), ()])
+    # a JSON that claims a batch its graphs do not have is refused on loading, in one line
+    for value, message in [(2, r"has targets 2 but no search_batch graph; re-export it with export_mindir.py "
+                                r"--targets 2$"),
+                           ("2", r"key 'targets' is '2', not an integer >= 1")]:
+        raw["targets"] = value
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(raw, f)
+        with pytest.raises(ValueError, match=message) as e:
+            load_exported(out, "onnx")
+        assert out in str(e.value) and "\n" not in str(e.value)
 
 
 def test_bad_targets_is_one_line_before_the_checkpoint_is_read(tmp_path):

@@ -129,6 +129,9 @@ class _ExportedBackend:
     def __init__(self, desc, folder):
         self.desc, self.folder = desc, folder
         self.targets = desc.get("targets", 1)
+        if not isinstance(self.targets, int) or isinstance(self.targets, bool) or self.targets < 1:
+            raise ValueError(f"the export in {folder}: key 'targets' is {self.targets!r}, not an integer >= 1; "
+                             f"re-export it with export_mindir.py")
         if self.targets > 1 and "search_batch" not in desc["graphs"]:
             raise ValueError(f"the export in {folder} has targets {self.targets} but no search_batch graph; "
                              f"re-export it with export_mindir.py --targets {self.targets}")
