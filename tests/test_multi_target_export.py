@@ -21,11 +21,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """{format: export folder} of the quick-start SiamRPN with --targets 2."""
+    """{format: export folder} of the quick-start SiamRPN with --targets 3."""
     root = tmp_path_factory.mktemp("multi_export")
     out = {}
     for fmt in ("ONNX", "MINDIR"):
-        export_checkpoint(QUICKSTART_CKPT, str(root / fmt), fmt, targets=2)
+        export_checkpoint(QUICKSTART_CKPT, str(root / fmt), fmt, targets=3)
         out[fmt] = str(root / fmt)
     return out
 
@@ -46,16 +46,17 @@ def _boxes(backend_name, source, boxes, frames):
 @pytest.mark.parametrize("fmt", ["ONNX", "MINDIR"])
 def test_batched_export_tracks_like_the_checkpoint(exports, fmt):
     desc, _ = read_export(exports[fmt])
-    assert desc["targets"] == 2
+    assert desc["targets"] == 3
     search, batch = desc["graphs"]["search"], desc["graphs"]["search_batch"]
-    assert search["inputs"][0]["shape"][0] == 1 and batch["inputs"][0]["shape"] == [2] + search["inputs"][0]["shape"][1:]
-    for one, two in zip(search["inputs"][1:] + search["outputs"], batch["inputs"][1:] + batch["outputs"]):
-        assert two["shape"] == [2 * one["shape"][0]] + one["shape"][1:], one["name"]
+    assert search["inputs"][0]["shape"][0] == 1 and batch["inputs"][0]["shape"] == [3] + search["inputs"][0]["shape"][1:]
+    for one, three in zip(search["inputs"][1:] + search["outputs"], batch["inputs"][1:] + batch["outputs"]):
+        assert three["shape"] == [3 * one["shape"][0]] + one["shape"][1:], one["name"]
     frames = _frames(4)
-    for boxes in (BOXES[:2], BOXES[:1]):          # as many targets as exported, and fewer (padded)
+    # as many targets as exported; fewer (padded to 3); one (the one-target graph)
+    for boxes, graph in ((BOXES, "search_batch"), (BOXES[:2], "search_batch"), (BOXES[:1], "search")):
         ref, _ = _boxes("mindspore", QUICKSTART_CKPT, boxes, frames)
         got, ran = _boxes(fmt.lower(), exports[fmt], boxes, frames)
-        assert ran == ["search_batch"] * (len(frames) - 1)      # one batched call a frame
+        assert ran == [graph] * (len(frames) - 1)      # one call a frame
         for k, (g, r) in enumerate(zip(got, ref), 1):
             assert sorted(g) == sorted(r) == list(range(1, len(boxes) + 1))
             for i in r:
@@ -71,13 +72,13 @@ def test_more_targets_than_exported_is_one_line(exports, fmt):
     cfg, backend, _ = load_tracker_model(fmt.lower(), exports[fmt])
     frames = _frames(2)
     multi = MultiTargetTracker(cfg, backend)
-    for b in BOXES:
+    for b in BOXES + [[100, 80, 20, 20]]:
         multi.add(frames[0], b)
     with pytest.raises(ValueError) as e:
         multi.track(frames[1])
     message = str(e.value)
     assert "\n" not in message and exports[fmt] in message
-    assert "at most 2 targets" in message and "got 3" in message and "export_mindir.py --targets 3" in message
+    assert "at most 3 targets" in message and "got 4" in message and "export_mindir.py --targets 4" in message
 
 
 def test_targets_1_writes_the_one_target_export_and_old_exports_read_as_one(exports, tmp_path):
