@@ -189,14 +189,15 @@ class _ExportedBackend:
         _batch_layout(xs, kernels_list)
         if n == 1:
             return {name: a[None] for name, a in self.track(xs[0], kernels_list[0]).items()}
-        # the graph's shapes are fixed to self.targets targets: fewer (2 or more) are padded with copies of the
-        # last one, whose outputs are dropped below (each target's outputs depend on its own crop
-        # and kernels only, so the copies change nothing of the others')
+        # the graph's shapes are fixed to self.targets targets: fewer (2 or more) are padded with
+        # copies of the last one, whose outputs are dropped below (each target's outputs depend on
+        # its own crop and kernels only, so the copies change nothing of the others')
         pad = self.targets - n
-        _, x = _batch_layout(list(xs) + [xs[-1]] * pad, list(kernels_list) + [kernels_list[-1]] * pad)
+        xs, kernels_list = list(xs) + [xs[-1]] * pad, list(kernels_list) + [kernels_list[-1]] * pad
+        _, x = _batch_layout(xs, kernels_list)
         self._shape_check("search_batch", self.input_names["search_batch"][0], x)
         per_target = [_search_kernels(self.input_names["search_batch"], self.output_names["template"], k)
-                      for k in list(kernels_list) + [kernels_list[-1]] * pad]
+                      for k in kernels_list]
         kernels = [np.concatenate([_to_numpy(k[i]) for k in per_target], 0) for i in range(len(per_target[0]))]
         outputs = self.run("search_batch", [x, *kernels])
         return {name: a[:n] for name, a in _split_targets(outputs, self.targets).items()}
