@@ -116,3 +116,36 @@ def test_bad_targets_is_one_line_before_the_checkpoint_is_read(tmp_path):
     with pytest.raises(SystemExit, match=r"^export_mindir.py: --targets 0: .*integer >= 1$"):
         export_mindir.main(["--ckpt", str(tmp_path / "missing.ckpt"), "--targets", "0",
                             "--output_dir", str(tmp_path / "out")])
+
+
+def test_siamfc_batched_export_takes_every_targets_scales(tmp_path):
+    """SiamFC's search batch is its scales: the batched graph takes targets * scale_num crops
+    (scale-major, backends._batch_layout) and still tracks like the Cell. A random network: only
+    the agreement matters, and that the boxes move."""
+    import mindspore as ms
+
+    from src.config import load_config
+    from src.export import export_graphs
+    from src.models import build_model
+    from src.tracker.backends import MindSporeBackend, load_exported
+    from test_multi_target import ROOT
+    cfg = load_config(os.path.join(ROOT, "configs", "quickstart_siamfc.yaml"))
+    ms.set_seed(0)
+    net = build_model(cfg)
+    folder = str(tmp_path / "fc")
+    export_graphs(cfg, net, folder, "ONNX", targets=2)
+    desc, exported = load_exported(folder, "onnx")
+    s = cfg.track.scale_num
+    assert desc["graphs"]["search_batch"]["inputs"][0]["shape"][0] == 2 * s
+    assert desc["graphs"]["search_batch"]["outputs"][0]["shape"][0] == 2 * s
+    frames = _frames(4)
+    results = []
+    for backend in (MindSporeBackend(net, cfg), exported):
+        multi = MultiTargetTracker(cfg, backend)
+        for b in BOXES[:2]:
+            multi.add(frames[0], b)
+        results.append([multi.track(f) for f in frames[1:]])
+    for g, r in zip(*results):
+        for i in (1, 2):
+            np.testing.assert_allclose(g[i][0], r[i][0], atol=1e-3, rtol=0, err_msg=f"target {i}")
+    assert any(abs(r[1][0][0] - BOXES[0][0]) > 1e-2 for r in results[0])
