@@ -19,7 +19,8 @@ line of a ground-truth file beside the frames (``groundtruth.txt``,
 built under a temporary name and renamed when complete.
 
 ``--init_box`` given more than once tracks every box as a target of its own, all through one
-batched network call per frame (src/tracker/multi.py; the checkpoint back-end). Target ``k``
+batched network call per frame (src/tracker/multi.py; on an export, up to the targets it was
+exported for: ``export_mindir.py --targets N``). Target ``k``
 (the k-th ``--init_box``, from 1) gets ``target_<k>/`` with the files above (``boxes.txt``,
 and for SiamMask ``polygons.txt`` and ``masks/``), and the video draws every target in its
 own colour, labelled with its id (and "lost" while its tracker has lost it).
@@ -231,15 +232,18 @@ def run(args, overrides):
         init_box, init_from = box_from_groundtruth(args.video)
         init_boxes = [init_box]
     several = len(init_boxes) > 1
-    if several and args.backend != "mindspore":
-        raise DemoError(f"several --init_box run as one batch on the checkpoint: use --ckpt with --backend "
-                        f"mindspore (--backend {args.backend}'s exported graphs take one target per search call)")
     model = args.ckpt if args.backend == "mindspore" else args.model_dir
     if not model:
         raise DemoError("give --ckpt" if args.backend == "mindspore" else
                         f"--backend {args.backend} runs exported graphs: give --model_dir")
     setup_context(args.device_target, args.device_id)
     cfg, backend, _ = load_tracker_model(args.backend, model, args.config, overrides)
+    # an export runs at most its JSON's "targets" per search call (export_mindir.py --targets N)
+    limit = getattr(backend, "targets", None) if args.backend != "mindspore" else None
+    if several and limit is not None and len(init_boxes) > limit:
+        raise DemoError(f"{len(init_boxes)} --init_box, but the export in {model} takes at most {limit} target"
+                        f"{'s' if limit > 1 else ''} per search call: re-export with export_mindir.py --targets "
+                        f"{len(init_boxes)}, or use --ckpt with --backend mindspore")
     # one target: its own tracker, as always; several: one batched network call per frame
     tracker = build_tracker(cfg, backend)
     multi = MultiTargetTracker(cfg, backend) if several else None

@@ -151,3 +151,31 @@ def test_siamfc_batched_export_takes_every_targets_scales(tmp_path):
         for i in (1, 2):
             np.testing.assert_allclose(g[i][0], r[i][0], atol=1e-3, rtol=0, err_msg=f"target {i}")
     assert any(abs(r[1][0][0] - BOXES[0][0]) > 1e-2 for r in results[0])
+
+
+def test_demo_runs_several_boxes_on_a_batched_export_and_refuses_more(exports, tmp_path):
+    """demo.py with two --init_box on the --targets 3 ONNX export gives the checkpoint's boxes (to
+    the 4 decimals it writes, within 1e-3 px); four boxes are refused before anything is written."""
+    import importlib
+
+    from conftest import synthetic_test_sets
+    demo = importlib.import_module("demo")
+    synthetic_test_sets(tmp_path, seed=3, videos=1, frames=6)
+    frames = str(tmp_path / "data" / "test" / "OTBSYN" / "syn_test_0000" / "img")
+    gt = np.loadtxt(tmp_path / "data" / "test" / "OTBSYN" / "syn_test_0000" / "groundtruth_rect.txt",
+                    delimiter=",")
+    boxes = [",".join(str(v) for v in gt[0]), "10,12,30,30"]
+    given = [a for b in boxes for a in ("--init_box", b)]
+    common = ["--video", frames, "--output_dir", str(tmp_path / "out"), "--save_video", "false", *given]
+    onnx = demo.main(["--backend", "onnx", "--model_dir", exports["ONNX"], "--name", "onnx", *common])
+    cell = demo.main(["--ckpt", QUICKSTART_CKPT, "--name", "cell", *common])
+    for k in (1, 2):
+        ours = np.loadtxt(os.path.join(onnx, f"target_{k}", "boxes.txt"), delimiter=",")
+        ref = np.loadtxt(os.path.join(cell, f"target_{k}", "boxes.txt"), delimiter=",")
+        assert ours.shape == (6, 4)
+        np.testing.assert_allclose(ours, ref, atol=1e-3, rtol=0)
+    with pytest.raises(SystemExit, match=r"^demo.py: 4 --init_box, but the export in .* takes at most 3 targets per "
+                                         r"search call: re-export with export_mindir.py --targets 4"):
+        demo.main(["--backend", "onnx", "--model_dir", exports["ONNX"], "--video", frames, *given, *given,
+                   "--output_dir", str(tmp_path / "refused")])
+    assert not os.path.exists(tmp_path / "refused")
