@@ -36,6 +36,8 @@ SIAMMASK_BASE = {"YTB_VOS": ("ytb_vos", 20, 200000, True), "VID": ("vid", 100, 2
                  "COCO": ("coco", 1, -1, True), "DET": ("det", 1, 100000, False)}
 RECIPES = {
     "siamrpn_alex_dw.yaml": (PYSOT, 600000),
+    # the VOT-LT preset: the same network and training, pysot's long-term tracker
+    "siamrpn_alex_dw_lt.yaml": (PYSOT, 600000),
     "siamrpn_alex_up.yaml": ({k: PYSOT[k] for k in ("VID", "YOUTUBEBB")}, 600000),
     "siamrpn_alex_dw_got10k.yaml": ({"GOT10K": ("got10k", 100, 200000, False)}, 600000),
     "siamrpn_alex_dw_lasot.yaml": (SIAMBAN, 1000000),
