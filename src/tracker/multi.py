@@ -14,8 +14,8 @@ of a lost target) are grouped by shape, one network call per group.
 On the Cell back-end each new batch size compiles the search graph once (graph mode): the
 first frame after a target count is first seen costs about 0.5 s more (SiamRPN AlexNet) to
 2 s (SiamMask), measured on 2 CPU cores. Batching saves per-call work, not convolution work:
-on those 2 cores 4-8 SiamRPN targets ran 1.1-1.25x faster than independent trackers, SiamMask
-about 1.0x (benchmarks/track_speed.py --targets).
+on those 2 cores, idle, 2-8 SiamRPN targets ran 1.13-1.75x faster than independent trackers,
+SiamMask about 1.0x (benchmarks/track_speed.py --targets; README "Benchmarks").
 """
 from collections import OrderedDict
 
