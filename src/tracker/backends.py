@@ -33,11 +33,8 @@ def _check_batch(graph, spec_shape, name, array, may_exceed_one, targets=1):
         raise ValueError(f"the {graph} graph takes {name} of shape {list(spec_shape)} (batch 1{per}), got {shape}")
 
 
-def _batch_layout(xs, kernels_list):
-    """One search batch for N targets: crop ``s * N + t`` is target t's crop s, kernels stacked
-    target after target. The networks correlate crop i with kernel ``i mod N`` (one grouped
-    convolution: xcorr_depthwise / xcorr_up with one crop per target, SiamFC's xcorr_fast with
-    its scales), so this is the layout in which every crop meets its own target's kernels."""
+def _check_targets(xs, kernels_list):
+    """One line unless ``xs`` share one shape and each has a kernel tuple, all of one length."""
     n = len(xs)
     shapes = {tuple(np.shape(x)) for x in xs}
     if len(shapes) != 1:
@@ -45,8 +42,23 @@ def _batch_layout(xs, kernels_list):
     if len(kernels_list) != n or len({len(k) for k in kernels_list}) > 1:
         raise ValueError(f"track_batch needs one kernel tuple per search input, all of one length: {n} inputs, "
                          f"kernel tuples of lengths {[len(k) for k in kernels_list]}")
+
+
+def _batch_layout(xs, kernels_list):
+    """One search batch for N targets: crop ``s * N + t`` is target t's crop s, kernels stacked
+    target after target. The networks correlate crop i with kernel ``i mod N`` (one grouped
+    convolution: xcorr_depthwise / xcorr_up with one crop per target, SiamFC's xcorr_fast with
+    its scales), so this is the layout in which every crop meets its own target's kernels."""
+    _check_targets(xs, kernels_list)
     x = np.stack(xs, axis=1)                         # (S, N, 3, H, W): scale-major
-    return n, x.reshape(-1, *x.shape[2:])
+    return len(xs), x.reshape(-1, *x.shape[2:])
+
+
+def _stacked_kernels(input_names, template_outputs, kernels_list, concat):
+    """The search graph's kernel inputs for N targets: each input's per-target kernels (in the
+    graph's order, _search_kernels) joined along the batch axis by ``concat``."""
+    per_target = [_search_kernels(input_names, template_outputs, k) for k in kernels_list]
+    return [concat([k[i] for k in per_target]) for i in range(len(per_target[0]))]
 
 
 def _split_targets(outputs, n):
@@ -98,10 +110,9 @@ class MindSporeBackend:
         the graph once more (graph mode)."""
         from mindspore import ops
         n, x = _batch_layout(xs, kernels_list)
-        names = self.specs["search"].input_names
-        per_target = [_search_kernels(names, self.template_outputs, k) for k in kernels_list]
-        kernels = [ops.concat([k[i] if isinstance(k[i], ms.Tensor) else ms.Tensor(k[i]) for k in per_target], 0)
-                   for i in range(len(names) - 1)]
+        kernels = _stacked_kernels(self.specs["search"].input_names, self.template_outputs, kernels_list,
+                                   lambda ks: ops.concat([k if isinstance(k, ms.Tensor) else ms.Tensor(k)
+                                                          for k in ks], 0))
         outputs = self._call("search", [x, *kernels], targets=n)
         return _split_targets(dict(zip(self.specs["search"].outputs, (o.asnumpy() for o in outputs))), n)
 
@@ -186,7 +197,7 @@ class _ExportedBackend:
                              f"{'s' if self.targets > 1 else ''} per search call (its batch size), got {n}: "
                              f"re-export with export_mindir.py --targets {n}, or track with --backend "
                              f"mindspore (the checkpoint)")
-        _batch_layout(xs, kernels_list)
+        _check_targets(xs, kernels_list)
         if n == 1:
             return {name: a[None] for name, a in self.track(xs[0], kernels_list[0]).items()}
         # the graph's shapes are fixed to self.targets targets: fewer (2 or more) are padded with
@@ -196,9 +207,8 @@ class _ExportedBackend:
         xs, kernels_list = list(xs) + [xs[-1]] * pad, list(kernels_list) + [kernels_list[-1]] * pad
         _, x = _batch_layout(xs, kernels_list)
         self._shape_check("search_batch", self.input_names["search_batch"][0], x)
-        per_target = [_search_kernels(self.input_names["search_batch"], self.output_names["template"], k)
-                      for k in kernels_list]
-        kernels = [np.concatenate([_to_numpy(k[i]) for k in per_target], 0) for i in range(len(per_target[0]))]
+        kernels = _stacked_kernels(self.input_names["search_batch"], self.output_names["template"], kernels_list,
+                                   lambda ks: np.concatenate([_to_numpy(k) for k in ks], 0))
         outputs = self.run("search_batch", [x, *kernels])
         return {name: a[:n] for name, a in _split_targets(outputs, self.targets).items()}
 
