@@ -36,6 +36,12 @@ scoring): for each model and each N, N targets spread over the frame tracked by 
 MultiTargetTracker (src/tracker/multi.py: one batched search call a frame) and by N independent
 single-target trackers on the same frames, as frames/s and target-frames/s (N x frames/s), and
 the batched tracker's speed-up. Same medians as above; each round times both, one after the other.
+
+``--large_target`` times the frame-size-independent overhead instead (Cell back-end only): one
+target a third of the frame wide and high (at 1280x720 a 427x240 box, a search crop of ~1,300
+pixels that overflows the frame), its state put back to that box before every step so random
+weights cannot shrink it; prints network and step time, the overhead and the search crop's side
+(goal: overhead <= 5% of the network at 1280x720).
 """
 import argparse
 import json
@@ -108,6 +114,55 @@ def time_tracker(cfg, backend, frames):
         full.append(time.perf_counter() - t0)
         network.append(timed.seconds)
     return float(np.median(network)), float(np.median(full))
+
+
+def time_large_target(cfg, backend, frames):
+    """Median (network, step) seconds per frame and the search crop's side for one target a
+    third of the frame, centred; the state is reset to that box before each step."""
+    import numpy as np
+
+    from src.tracker import build_tracker
+
+    timed = _TimedBackend(backend)
+    tracker = build_tracker(cfg, timed)
+    height, width = frames[0].shape[:2]
+    box = [width / 3, height / 3, width / 3, height / 3]
+    tracker.init(frames[0], box)
+    network, full = [], []
+    for i, frame in enumerate(frames[1:4] + frames[1:]):
+        tracker.init_state(box)
+        timed.seconds = 0.0
+        t0 = time.perf_counter()
+        tracker.track(frame)
+        if i >= 3:                                            # after compile and warm-up
+            full.append(time.perf_counter() - t0)
+            network.append(timed.seconds)
+    tracker.init_state(box)
+    geometry = tracker._search_input(frames[1])[1]     # pysot families: (scale_z, s_x, ...)
+    side = geometry[1] if isinstance(geometry, tuple) else float("nan")
+    return float(np.median(network)), float(np.median(full)), float(side)
+
+
+def run_large_target(args, frames):
+    """The --large_target table."""
+    import mindspore as ms
+    import numpy as np
+
+    from src.config import load_config
+    from src.models import build_model
+    from src.tracker.backends import MindSporeBackend
+    print(f"{'model':<31} {'crop side':>9} {'network ms':>10} {'step ms':>10} {'overhead ms':>11} {'overhead':>9}")
+    for path in args.configs:
+        cfg = load_config(path)
+        ms.set_seed(0)
+        backend = MindSporeBackend(build_model(cfg))
+        with np.errstate(all="ignore"):             # random weights overflow exp(); timing is unaffected
+            rounds = [time_large_target(cfg, backend, frames) for _ in range(args.rounds)]
+        network, full, side = np.median(rounds, axis=0)
+        name = f"{cfg.name} ({search_label(cfg)})"
+        print(f"{name:<31} {side:9.0f} {network * 1e3:10.1f} {full * 1e3:10.1f} {(full - network) * 1e3:11.2f} "
+              f"{(full - network) / network * 100:8.1f}%", flush=True)
+    print("goal: step overhead <= 5% of the network at 1280x720 with a target a third of the frame")
 
 
 def _target_boxes(n, width, height):
@@ -255,6 +310,8 @@ def main():
     parser.add_argument("--skip_scoring", action="store_true")
     parser.add_argument("--targets", type=_counts, default=None,
                         help="target counts (1,2,4,8): time batched vs independent trackers instead")
+    parser.add_argument("--large_target", action="store_true",
+                        help="time the step overhead for one target a third of the frame instead")
     args = parser.parse_args()
 
     import mindspore as ms
@@ -274,6 +331,10 @@ def main():
               f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
               f"median of {args.rounds} rounds")
         return run_targets(args, frames, args.targets)
+    if args.large_target:
+        print(f"{machine()}; {width}x{height} frames, random weights, one target a third of the frame; "
+              f"median of {args.frames} frames, median of {args.rounds} rounds")
+        return run_large_target(args, frames)
     cpp_main, cpp_missing = build_cpp(args.cpp_build)
     print(f"{machine()}; {width}x{height} frames, random weights (speed does not depend on them), "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA')}; median of {args.frames} frames, "
