@@ -31,7 +31,7 @@ from scipy.special import expit
 
 from ..config import check_values
 from .base import SiameseTracker, three_channels
-from .crop import padded_square
+from .crop import resized_square
 from src.crop_geometry import context_size, crop_side
 
 UPSAMPLERS = {
@@ -50,14 +50,14 @@ def crop_and_resize(image, center_yx, size, out_size, pad_color):
     ``round(size)`` (half-even), corners
     ``np.round(center - (side - 1)/2)`` (half-even, in float32 because ``center`` is float32 and
     the offset a Python float), pixels outside the frame ``pad_color`` (the reference pads the
-    whole uint8 frame with ``cv2.copyMakeBorder``; crop.padded_square allocates only the crop, same
-    pixels), then ``cv2.resize(INTER_LINEAR)``. Returns the (out_size, out_size, 3) uint8 patch.
+    whole uint8 frame with ``cv2.copyMakeBorder``; crop.resized_square allocates only the crop, or
+    for a large padded crop samples only what the resize reads, same bytes), then
+    ``cv2.resize(INTER_LINEAR)``. Returns the (out_size, out_size, 3) uint8 patch.
     """
     # a side of 0 would make the reference's cv2.resize fail; the smallest crop is one pixel
     side = max(1, round(float(size)))
     corner = np.round(np.asarray(center_yx, np.float32) - np.float32((side - 1) / 2)).astype(np.int64)
-    patch = padded_square(image, int(corner[1]), int(corner[0]), side, pad_color)
-    return cv2.resize(np.ascontiguousarray(patch), (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+    return resized_square(image, int(corner[1]), int(corner[0]), side, out_size, pad_color)
 
 
 def hanning(size):
