@@ -1,9 +1,12 @@
-"""Sampled crops (crop.sampled_resize) equal the materialised padded crop resized by cv2, byte for byte."""
+"""Sampled crops equal the materialised padded crop resized by cv2, byte for byte: the Python
+tracker's (crop.sampled_resize) and the C++ app's (SampledResize in tracker.cc, through
+crop_tool, against the system OpenCV's cv::resize; marked cpp and slow: it builds the app)."""
 import cv2
 import numpy as np
 import pytest
 
 from src.tracker.crop import get_subwindow, padded_square, resized_square, sampled_resize
+from test_infer_cpp import _run, cpp_build  # noqa: F401 (fixture)
 
 
 def materialised(image, x0, y0, side, out_size, fill):
@@ -77,3 +80,20 @@ def test_channel_reversed_frames_sample_alike():
     fill = np.uint8([9, 8, 7])
     assert np.array_equal(sampled_resize(image, -700, -900, 2000, 255, fill),
                           materialised(image, -700, -900, 2000, 255, fill))
+
+
+@pytest.mark.cpp
+@pytest.mark.slow
+def test_cpp_sampled_crop_equals_cv_resize(cpp_build):
+    rng = np.random.default_rng(11)
+    lines = []
+    for seed in range(400):
+        image, x0, y0, side, _ = random_case(rng, huge=seed % 40 == 0)
+        out_size = int(rng.choice([1, 2, 5, 31, 127, 255, 271, 287, 303]))
+        lines.append(f"{image.shape[0]} {image.shape[1]} {x0} {y0} {side} {out_size} {seed}")
+    lines += [f"720 1280 -100 -300 {255 * k} 255 {k}" for k in (2, 3, 5)]     # integer ratios
+    proc = _run([str(cpp_build / "crop_tool")], input="\n".join(lines) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    differing = [int(v) for v in proc.stdout.split()]
+    assert len(differing) == len(lines)
+    assert [line for line, n in zip(lines, differing) if n] == []

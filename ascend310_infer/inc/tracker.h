@@ -66,6 +66,15 @@ class Tracker {
   cv::Mat canvas_, resized_;
 };
 
+/**
+ * cv::resize(padded crop, (out_size, out_size), INTER_LINEAR) for a CV_8UC3 `image`, byte for
+ * byte, reading only the crop pixels the resize reads (two rows and two columns per output
+ * pixel) instead of materialising the `side` x `side` padded crop: the crop whose top-left pixel
+ * is (xmin, ymin), pixels outside the frame `pad`. Written to *dst (CV_8UC3, out_size square).
+ */
+void SampledResize(const cv::Mat &image, int64_t xmin, int64_t ymin, int side, int out_size,
+                   const unsigned char pad[3], cv::Mat *dst);
+
 /** The tracker for the export's decoder kind. */
 std::unique_ptr<Tracker> CreateTracker(Backend *backend, const ModelDesc &desc);
 

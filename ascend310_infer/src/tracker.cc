@@ -73,14 +73,82 @@ void Tracker::CheckInitBox(const cv::Mat &image, const std::array<double, 4> &bo
   }
 }
 
+namespace {
+
+/** OpenCV's INTER_LINEAR taps along one axis (imgproc/src/resize.cpp, as crop.sampled_resize
+ * reproduces it): position in float from the double scale 1 / (dst / src), weights rounded
+ * half-even to 1/2048 units; along x an out-of-range tap gets weights (2048, 0), along y only
+ * the row is clamped. */
+void LinearTaps(int src, int dst, bool clamp_weights, std::vector<int> *i0, std::vector<int> *i1,
+                std::vector<int> *w0, std::vector<int> *w1) {
+  const double scale = 1.0 / (static_cast<double>(dst) / src);
+  for (int d = 0; d < dst; ++d) {
+    const float pos = static_cast<float>((d + 0.5) * scale - 0.5);
+    const int first = static_cast<int>(std::floor(pos));
+    float frac = pos - static_cast<float>(first);
+    if (clamp_weights && (first < 0 || first >= src - 1)) frac = 0.f;
+    (*i0)[d] = std::min(std::max(first, 0), src - 1);
+    (*i1)[d] = std::min(std::max(first + 1, 0), src - 1);
+    (*w0)[d] = static_cast<int>(std::lrint((1.f - frac) * 2048.f));
+    (*w1)[d] = static_cast<int>(std::lrint(frac * 2048.f));
+  }
+}
+
+}  // namespace
+
+void SampledResize(const cv::Mat &image, int64_t xmin, int64_t ymin, int side, int out_size,
+                   const unsigned char pad[3], cv::Mat *dst) {
+  const int n = out_size;
+  std::vector<int> xi0(n), xi1(n), a0(n), a1(n), yi0(n), yi1(n), b0(n), b1(n);
+  LinearTaps(side, n, true, &xi0, &xi1, &a0, &a1);
+  LinearTaps(side, n, false, &yi0, &yi1, &b0, &b1);
+  // frame column of each column tap (-1: padding)
+  std::vector<int64_t> col0(n), col1(n);
+  for (int d = 0; d < n; ++d) {
+    const int64_t c0 = xmin + xi0[d], c1 = xmin + xi1[d];
+    col0[d] = c0 >= 0 && c0 < image.cols ? c0 : -1;
+    col1[d] = c1 >= 0 && c1 < image.cols ? c1 : -1;
+  }
+  auto row_ptr = [&](int r) -> const unsigned char * {
+    const int64_t y = ymin + r;
+    return y >= 0 && y < image.rows ? image.ptr<unsigned char>(static_cast<int>(y)) : nullptr;
+  };
+  // the horizontal pass of one crop row, exact in int32, then >> 4 as OpenCV's vertical SIMD kernel takes it
+  std::vector<int> top(3 * n), bottom(3 * n);
+  auto horizontal = [&](const unsigned char *row, std::vector<int> *h) {
+    for (int d = 0; d < n; ++d) {
+      const unsigned char *p0 = row && col0[d] >= 0 ? row + 3 * col0[d] : pad;
+      const unsigned char *p1 = row && col1[d] >= 0 ? row + 3 * col1[d] : pad;
+      for (int ch = 0; ch < 3; ++ch) (*h)[3 * d + ch] = (p0[ch] * a0[d] + p1[ch] * a1[d]) >> 4;
+    }
+  };
+  dst->create(n, n, CV_8UC3);
+  for (int dy = 0; dy < n; ++dy) {
+    horizontal(row_ptr(yi0[dy]), &top);
+    horizontal(row_ptr(yi1[dy]), &bottom);
+    unsigned char *out = dst->ptr<unsigned char>(dy);
+    // VResizeLinearVec_32s8u: 16-bit high products of each row, summed, (s + 2) >> 2
+    for (int i = 0; i < 3 * n; ++i) {
+      const int s = ((top[i] * b0[dy]) >> 16) + ((bottom[i] * b1[dy]) >> 16);
+      out[i] = static_cast<unsigned char>(std::min(255, (s + 2) >> 2));
+    }
+  }
+}
+
 void Tracker::CropResize(const cv::Mat &image, int64_t xmin, int64_t ymin, int side, int model_size,
                          const unsigned char pad[3], bool rgb, float *dst) {
   const int sz = side;
   const int64_t x0 = std::max<int64_t>(xmin, 0), y0 = std::max<int64_t>(ymin, 0);
   const int64_t x1 = std::min<int64_t>(xmin + sz, image.cols), y1 = std::min<int64_t>(ymin + sz, image.rows);
   cv::Mat patch;
-  if (x0 == xmin && y0 == ymin && x1 == xmin + sz && y1 == ymin + sz) {
+  const bool inside = x0 == xmin && y0 == ymin && x1 == xmin + sz && y1 == ymin + sz;
+  if (inside) {
     patch = image(cv::Rect(static_cast<int>(x0), static_cast<int>(y0), sz, sz));
+  } else if (model_size != sz) {
+    // a padded crop is sampled where cv::resize would read it, same bytes: materialising a
+    // 3,940-pixel crop (a 47 MB canvas to fill each frame) cost tens of milliseconds
+    SampledResize(image, xmin, ymin, sz, model_size, pad, &resized_);
+    patch = resized_;
   } else {
     canvas_.create(sz, sz, CV_8UC3);
     canvas_.setTo(cv::Scalar(pad[0], pad[1], pad[2]));
@@ -91,7 +159,7 @@ void Tracker::CropResize(const cv::Mat &image, int64_t xmin, int64_t ymin, int s
     }
     patch = canvas_;
   }
-  if (model_size != sz) {
+  if (model_size != sz && inside) {
     cv::resize(patch, resized_, cv::Size(model_size, model_size), 0, 0, cv::INTER_LINEAR);
     patch = resized_;
   }
