@@ -402,3 +402,59 @@ def test_export_refuses_a_long_term_config_in_one_line(tmp_path):
                                           r"graphs track in the normal mode only"):
         export_graphs(cfg, None, str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def _generator_long_term_sequence(index, n_frames):
+    """(frames, ground truth with None while absent) of VOTLTSYN sequence ``index`` as
+    src/data/synthetic.py write_lt_part draws it (seed 0), without its distractors and JPEG."""
+    from src.data.synthetic import FRAME_SIZE, LT_EVENTS, _long_term_scene, _lt_box, _video_rng, render_frame
+    scene = _long_term_scene(_video_rng(0, "test_lt", index), n_frames, FRAME_SIZE, LT_EVENTS[index % 2],
+                             distractors=False)
+    target = scene.objects[scene.targets[0]]
+    frames, truth = [], []
+    for t in range(n_frames):
+        frame, (visible,), _ = render_frame(scene, t)
+        frames.append(frame)
+        truth.append(_lt_box(target, t, visible, FRAME_SIZE))
+    return frames, truth
+
+
+@pytest.mark.slow
+def test_generator_long_term_sequence_lost_while_away_and_recovered_after_it_returns():
+    """VOTLTSYN-style sequence 2 (out of view, 80 frames: absent on frames 38..59), distractors off.
+
+    Why this setup: with the generator's distractors (most are near copies of the target) the
+    quick-start model scores a look-alike 0.8-0.97 while the target is away, as high as the
+    target itself (6 x 150 VOTLTSYN: lost fired in 2/6 sequences, absent-frame confidence
+    medians 0.79, 0.95, 0.96, 0.26, 0.02, 0.73), so no threshold on this confidence separates
+    "away" from "there". Without distractors, 2 of the first 4 sequences still do not show it
+    (an occluder scored 0.5-0.84 as an object; 831-px clutter at 0.83): this test pins the one
+    that does, sequence 2, as a regression check of the lost / long-term machinery on the
+    generator's own absence profile; it does not claim the small model does this in general."""
+    from src.tracker import build_tracker
+    from src.tracker.backends import load_tracker_model
+    n_frames = 80
+    frames, truth = _generator_long_term_sequence(2, n_frames)
+    absent = [t for t in range(n_frames) if truth[t] is None]
+    away, back = absent[0], absent[-1] + 1
+    assert absent == list(range(away, back)) and back - away >= 10, absent
+    cfg, backend, _ = load_tracker_model("mindspore", CKPT)
+    k = max(1, n_frames // 10)      # _absence_profile's ramp: the target slides back in over these frames
+    for long_term in (False, True):
+        tracker = build_tracker(replace(cfg, **{"track.long_term": long_term}), backend)
+        tracker.init(frames[0], truth[0])
+        rows = {}
+        for t in range(1, n_frames):
+            box, score = tracker.track(frames[t])
+            rows[t] = (score, tracker.lost, None if truth[t] is None else _iou(box, truth[t]))
+        # lost from the lost_frames-th absent frame on, on most of them
+        flagged = [rows[t][1] for t in range(away + cfg.track.lost_frames - 1, back)]
+        assert sum(flagged) >= 0.8 * len(flagged), (long_term, rows)
+        # the confidence drops while the target is away, in both modes
+        before = np.median([rows[t][0] for t in range(1, away)])
+        during = np.median([rows[t][0] for t in range(away, back)])
+        assert during < cfg.track.lost_threshold < before, (long_term, before, during)
+        if long_term:
+            # re-detected (not lost, IoU > 0.5) within k frames of its return
+            found = [t for t in range(back, min(back + k, n_frames)) if not rows[t][1] and rows[t][2] > 0.5]
+            assert found, rows
