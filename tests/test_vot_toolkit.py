@@ -82,9 +82,9 @@ print(json.dumps([calculate_overlap(region(a), region(b), tuple(bounds)) for a, 
 """
 
 
-def _venv(script, *args, stdin=None):
+def _venv(script, *args, stdin=None, timeout=300):
     out = subprocess.run([VENV_PY, "-c", script, *args], capture_output=True, text=True, input=stdin,
-                         timeout=300)
+                         timeout=timeout)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 
@@ -232,3 +232,64 @@ def test_make_vot_workspace_errors(tmp_path):
     assert (seq / "sequence").read_text().startswith("channels.color=color/%08d.jpg")
     assert os.path.realpath(seq / "groundtruth.txt") == os.path.realpath(os.path.join(seqs, "syn_test_0000",
                                                                                        "groundtruth.txt"))
+
+
+# The toolkit's own TraX client (vot.tracker.trax.TrackerProcess) drives our server over a few frames.
+_CLIENT = r"""
+import json, sys
+from vot.region import Polygon, Rectangle, Mask
+from vot.tracker import ObjectStatus
+from vot.tracker.trax import LogAggregator, TrackerProcess
+command, env, frames, init = json.loads(sys.argv[1])
+class Frame:
+    def __init__(self, path):
+        self.path = path
+    def filename(self, channel):
+        return self.path
+process = TrackerProcess(command, env, timeout=120, log=LogAggregator())
+region = Polygon(list(zip(init[0::2], init[1::2])))
+status, _ = process.initialize(Frame(frames[0]), [ObjectStatus(region, {})])
+out = []
+for path in frames[1:]:
+    status, _ = process.update(Frame(path), [])
+    r = status[0].region
+    if isinstance(r, Rectangle):
+        out.append(["rectangle", r.x, r.y, r.width, r.height])
+    elif isinstance(r, Polygon):
+        out.append(["polygon"] + [float(c) for i in range(r.size) for c in r[i]])
+    else:
+        out.append(["mask", int(r.mask.sum()), list(r.offset)])
+process.terminate()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_trax_protocol_families(tmp_path):
+    """The toolkit's TraX client against our server: SiamMask reports rotated boxes as polygons
+    (its region(), as eval.py writes them) or, with --output mask, its mask; an ONNX export rectangles."""
+    _need_toolkit()
+    import mindspore as ms
+    from src.config import load_config, replace, to_yaml
+    from src.models import build_model
+    from src.training.checkpoint import save_checkpoint_atomic
+    synthetic_test_sets(tmp_path, seed=0, videos=1, frames=4)
+    seq = tmp_path / "data" / "test" / "VOTSYN" / "syn_test_0000"
+    frames = [str(seq / "color" / f"{t:08d}.jpg") for t in range(1, 5)]
+    init = [float(v) for v in (seq / "groundtruth.txt").read_text().split()[0].split(",")]
+    ms.set_seed(2)
+    cfg = replace(load_config(os.path.join(ROOT, "configs", "siammask_sharp.yaml")), name="tiny_mask")
+    ckpt = str(tmp_path / "tiny_mask.ckpt")
+    save_checkpoint_atomic(build_model(cfg), ckpt, append_dict={"epoch": 1, "config": to_yaml(cfg)})
+    env = {"PYTHONPATH": ROOT}
+    module = [sys.executable, "-m", "src.tools.vot_trax"]
+    onnx = os.path.join(ROOT, "tests", "fixtures", "export_v1_onnx")
+    for args, kind in [(["--ckpt", ckpt], "polygon"), (["--ckpt", ckpt, "--output", "mask"], "mask"),
+                       (["--backend", "onnx", "--model_dir", onnx], "rectangle")]:
+        command = " ".join(module + args)
+        out = _venv(_CLIENT, json.dumps([command, env, frames, init]), timeout=150)
+        assert len(out) == 3 and all(r[0] == kind for r in out), out
+        if kind == "polygon":
+            assert all(len(r) == 9 for r in out)
+        if kind == "mask":
+            assert all(0 <= r[1] <= 320 * 240 and min(r[2]) >= 0 for r in out)   # within the frame
