@@ -196,6 +196,10 @@ def test_trax_server_one_line_errors(tmp_path):
     proc = subprocess.run(cmd + ["--backend", "onnx", "--ckpt", CKPT], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert_one_line_error(proc, "--model_dir", prefix="vot_trax: ")
+    bad = tmp_path / "bad.ckpt"
+    bad.write_text("not a checkpoint\n")
+    proc = subprocess.run(cmd + ["--ckpt", str(bad)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(proc, str(bad), prefix="vot_trax: ")
     # a trax module that cannot load stands for an environment without vot-trax
     fake = tmp_path / "fake" / "trax"
     fake.mkdir(parents=True)

@@ -75,13 +75,8 @@ def import_trax():
     return trax
 
 
-def load(args, rest):
-    """A factory of trackers of the model the arguments name (checked: it loads, and --output mask
-    has a mask tracker); errors are ValueError / OSError / ConfigError."""
-    from src.evaluation.evaluate import produces_masks
-    from src.tracker import build_tracker
-    from src.tracker.backends import load_tracker_model
-    from src.tracker.presets import cli_overrides
+def model_source(args):
+    """The checkpoint or export folder the arguments name, checked before anything heavy loads."""
     if args.backend == "mindspore":
         if not args.ckpt or args.model_dir:
             raise ValueError("--backend mindspore takes --ckpt CKPT (not --model_dir)")
@@ -93,6 +88,16 @@ def load(args, rest):
     if not os.path.exists(source):
         what = "checkpoint" if args.backend == "mindspore" else "export folder"
         raise FileNotFoundError(f"{what} not found: {source}")
+    return source
+
+
+def load(args, rest, source):
+    """A factory of trackers of the model at ``source`` (checked: it loads, and --output mask
+    has a mask tracker); errors are ValueError / OSError / ConfigError."""
+    from src.evaluation.evaluate import produces_masks
+    from src.tracker import build_tracker
+    from src.tracker.backends import load_tracker_model
+    from src.tracker.presets import cli_overrides
     overrides = cli_overrides(rest, args.hp_preset)
     cfg, backend, _ = load_tracker_model(args.backend, source, args.config, overrides)
     if args.output == "mask" and not produces_masks(build_tracker(cfg, backend)):
@@ -235,9 +240,10 @@ def main(argv=None):
     from src.config import ConfigError
     from src.image_io import ImageError
     try:
+        source = model_source(args)
         from src.device import setup_context
         setup_context(args.device_target, args.device_id)
-        make_tracker = load(args, rest)
+        make_tracker = load(args, rest, source)
     except (ConfigError, OSError, ValueError, KeyError) as e:
         sys.exit(f"vot_trax: {e}")
     try:
