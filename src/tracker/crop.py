@@ -3,8 +3,9 @@
 ``padded_square`` is the one place that cuts a square out of a frame and fills what lies
 outside it; the families differ only in how they round the corner and the side and in their
 padding colour: pysot's ``get_subwindow`` here (SiamRPN, SiamMask), siamfc-pytorch's
-``crop_and_resize`` in siamfc_tracker.py. ``resized_square`` is that square resized: a crop that
-needs padding is not materialised but sampled where the resize reads it (``sampled_resize``).
+``crop_and_resize`` in siamfc_tracker.py. ``resized_square`` is that square resized: a padded
+crop much larger than the output is not materialised but sampled where the resize reads it
+(``sampled_resize``, the same bytes; the C++ app's ``SampledResize`` alike).
 """
 import math
 
@@ -116,8 +117,9 @@ def resized_square(image, x0, y0, side, out_size, fill):
     inside = x0 >= 0 and y0 >= 0 and x0 + side <= w and y0 + side <= h
     if side == out_size:
         return padded_square(image, x0, y0, side, fill)
+    # (the gather's int16 coordinates hold frames up to 32767 pixels a side)
     if (not inside and side > _SAMPLE_ABOVE * out_size and image.dtype == np.uint8
-            and image.ndim == 3):
+            and image.ndim == 3 and max(h, w) < 2 ** 15):
         return sampled_resize(image, x0, y0, side, out_size, fill)
     return cv2.resize(padded_square(image, x0, y0, side, fill), (out_size, out_size))
 
