@@ -281,3 +281,45 @@ def test_track_batch_refuses_mismatched_inputs():
         backend.track_batch([x, x], [t.kernels])
     with pytest.raises(ValueError, match="search inputs of one shape"):
         backend.track_batch([x, x[:, :, :-1]], [t.kernels, t.kernels])
+
+
+@pytest.mark.slow
+def test_siammask_refine_runs_once_per_frame_for_all_targets():
+    """SiamMask sharp: one search call AND one refine call per frame for all targets (refine_batch),
+    the boxes, scores and masks still those of independent trackers."""
+    cfg, backend = _network("siammask_sharp")
+    frames = _frames(3)
+    multi = MultiTargetTracker(cfg, backend)
+    singles = {multi.add(frames[0], b): _single(cfg, backend, frames[0], b) for b in BOXES}
+    calls = []
+    refine_batch = backend.refine_batch
+    try:
+        backend.refine_batch = lambda *p: calls.append(len(p[0])) or refine_batch(*p)
+        for f in frames[1:]:
+            results = multi.track(f)
+            _assert_same(multi, results, singles, {i: t.track(f) for i, t in singles.items()})
+    finally:
+        del backend.refine_batch
+    assert calls == [len(BOXES)] * (len(frames) - 1)
+
+
+def test_exported_refine_batch_is_refine_per_target():
+    """Exported refine graphs have batch 1: refine_batch runs each target's row through refine
+    and stacks the logits in target order."""
+    from src.tracker.backends import _ExportedBackend
+
+    class OneRowRefine(_ExportedBackend):
+        def __init__(self):                   # no graphs to load: refine stands for the batch-1 graph
+            self.rows = []
+
+        def refine(self, p0, p1, p2, p3):
+            assert len(p0) == 1 and all(len(p) == 1 for p in (p1, p2, p3))
+            self.rows.append(float(p0[0, 0, 0, 0]))
+            return p0.reshape(1, -1)[:, :4] + p3.reshape(1, -1)[:, :1]
+
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(3, c, s, s)).astype(np.float32) for c, s in ((2, 3), (2, 2), (2, 2), (2, 1))]
+    backend = OneRowRefine()
+    logits = backend.refine_batch(*inputs)
+    assert backend.rows == [float(v) for v in inputs[0][:, 0, 0, 0]]
+    np.testing.assert_allclose(logits, inputs[0].reshape(3, -1)[:, :4] + inputs[3].reshape(3, -1)[:, :1])

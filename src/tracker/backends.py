@@ -3,7 +3,8 @@
 A back-end runs the graphs a family declares (``graphs(cfg)``, src/models/registry.py
 ``GraphSpec``): ``template(z) -> kernels`` (opaque, kept by the tracker per target),
 ``track(x, kernels) -> {output name: numpy array}`` (the search graph's outputs in their
-declared order), ``refine(p0, p1, p2, p3) -> numpy logits`` for SiamMask, and
+declared order), ``refine(p0, p1, p2, p3) -> numpy logits`` for SiamMask (``refine_batch``: N targets' stacked
+inputs, one call on the Cell), and
 ``run(graph, inputs) -> {output name: numpy array}`` for any graph, and
 ``track_batch(xs, kernels_list) -> {output name: (N, ...) array}``: N targets' search inputs in
 one network call (src/tracker/multi.py; on exports up to the JSON's ``targets``, the batch of
@@ -121,6 +122,12 @@ class MindSporeBackend:
             raise RuntimeError("this model has no refine module (model.refine is false)")
         return next(iter(self.run("refine", [p0, p1, p2, p3]).values()))
 
+    def refine_batch(self, p0, p1, p2, p3):
+        """N targets' refine inputs (stacked along the batch axis) through ONE refine call:
+        (N, ...) logits, row t equal to ``refine`` of row t up to float rounding (the refine
+        module treats each row on its own). Each new N compiles the graph once more."""
+        return self.refine(p0, p1, p2, p3)
+
 
 def _search_kernels(search_inputs, template_outputs, kernels):
     """The search graph's inputs after the crop (names ``search_inputs[1:]``), taken by name
@@ -216,6 +223,11 @@ class _ExportedBackend:
         if "refine" not in self.graphs:
             raise RuntimeError(f"the export in {self.folder} has no refine graph")
         return next(iter(self.run("refine", [p0, p1, p2, p3]).values()))
+
+    def refine_batch(self, p0, p1, p2, p3):
+        """(N, ...) logits of N targets' stacked refine inputs: the exported refine graph has
+        batch 1 (export.py traces it on one position), so one call per target."""
+        return np.concatenate([self.refine(*(p[t:t + 1] for p in (p0, p1, p2, p3))) for t in range(len(p0))])
 
 
 class MindIRBackend(_ExportedBackend):

@@ -69,12 +69,48 @@ class SiamMaskTracker(SiamRPNTracker):
         """(out_size, out_size) mask logits at score-map position (y, x)."""
         size = self.cfg.out_size
         if self.refine:
-            features = (outputs[n] for n in ("f0", "f1", "f2", "corr_feature"))
-            return self.backend.refine(*refine_inputs(*features, y, x)).reshape(size, size)
+            return self.backend.refine(*self._refine_inputs(outputs, y, x)).reshape(size, size)
         mask = outputs["mask"]
         side = int(round(np.sqrt(mask.shape[1])))
         logits = mask[0, :, y, x].reshape(side, side)
         return logits if side == size else cv2.resize(logits, (size, size))
+
+    @staticmethod
+    def _refine_inputs(outputs, y, x):
+        return refine_inputs(*(outputs[n] for n in ("f0", "f1", "f2", "corr_feature")), y, x)
+
+    def _best_position(self):
+        """Score-map (row, column) of the anchor ``_locate`` picked last."""
+        _, y, x = np.unravel_index(self.last_best_index, (self.anchors.shape[0] // self.score_size ** 2,
+                                                          self.score_size, self.score_size))
+        return int(y), int(x)
+
+    @classmethod
+    def finish_track_batch(cls, trackers, outputs_list, crops, images):
+        """``[t.finish_track(o, c, i) for ...]`` with the refine module run ONCE for all targets
+        (the back-end's ``refine_batch``; MultiTargetTracker). The steps are finish_track's
+        (base.py) in its order, split where the refine call is shared: every target's decision
+        and mask position first, then one refine call, then each target's mask and update. A
+        target's logits depend on its own refine inputs only, so each equals its
+        single-target result up to float rounding. Without refine: finish_track per target."""
+        if not trackers or not trackers[0].refine:
+            return [t.finish_track(o, c, i) for t, o, c, i in zip(trackers, outputs_list, crops, images)]
+        decided, inputs = [], []
+        for tracker, outputs, crop in zip(trackers, outputs_list, crops):
+            outputs = tracker._read_outputs(outputs)
+            state, score = tracker._locate(outputs, crop)
+            y, x = tracker._best_position()
+            decided.append((state, score, y, x))
+            inputs.append(tracker._refine_inputs(outputs, y, x))
+        size = trackers[0].cfg.out_size
+        logits = trackers[0].backend.refine_batch(*(np.concatenate(p) for p in zip(*inputs)))
+        results = []
+        for tracker, (state, score, y, x), lg, crop, image in zip(trackers, decided, logits, crops, images):
+            tracker._set_mask(lg.reshape(size, size), y, x, state, crop, image)
+            tracker._update(state, image.shape)
+            tracker._observe(score)
+            results.append((tracker.last_box, score))
+        return results
 
     def _mask_in_image(self, prob, y, x, crop_side, image_shape):
         """Warp the mask of the exemplar-sized box at (y, x) back into the frame (SiamMask ``crop_back``;
@@ -95,10 +131,13 @@ class SiamMaskTracker(SiamRPNTracker):
 
     def _track_extras(self, outputs, box, crop, image):
         """The mask at the best anchor's position, around the centre before this frame's update."""
+        y, x = self._best_position()
+        self._set_mask(self._mask_logits(outputs, y, x), y, x, box, crop, image)
+
+    def _set_mask(self, logits, y, x, box, crop, image):
+        """``last_mask``, ``last_polygon``, ``last_best_pos`` from the mask logits at (y, x)."""
         _, crop_side = crop
-        _, y, x = np.unravel_index(self.last_best_index, (self.anchors.shape[0] // self.score_size ** 2,
-                                                          self.score_size, self.score_size))
-        prob = expit(self._mask_logits(outputs, int(y), int(x))).astype(np.float32)
+        prob = expit(logits).astype(np.float32)
         mask = (self._mask_in_image(prob, y, x, crop_side, image.shape) > self.cfg.seg_thr).astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         areas = [cv2.contourArea(c) for c in contours]
@@ -109,7 +148,7 @@ class SiamMaskTracker(SiamRPNTracker):
             polygon = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]])
         self.last_mask = mask
         self.last_polygon = [float(v) for v in np.asarray(polygon).ravel()]
-        self.last_best_pos = (int(y), int(x))
+        self.last_best_pos = (y, x)
 
     def region(self):
         return self.last_polygon
