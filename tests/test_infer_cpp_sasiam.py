@@ -11,7 +11,7 @@ src/tracker/sasiam_tracker.py, without a network:
 * end to end, a tiny seeded random SA-Siam exported to ONNX (two-input template graph):
   scripts/run_infer_310.sh (OpenVINO) and eval.py --backend onnx (onnxruntime) on the first frames
   of the VOT bag sequence give the same codes and boxes within 0.5 px, allowing only the near-ties
-  test_infer_cpp_siamfc._compare_allowing_ties documents; an export whose JSON lacks the second
+  tests/tie_margins.py documents; an export whose JSON lacks the second
   template input is refused in one line.
 """
 import importlib
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from test_infer_cpp import _result_lines, _run, _run_infer, cpp_build  # noqa: F401 (fixture)
-from test_infer_cpp_siamfc import (_compare_allowing_ties, _desc, _numbers, _tool, bag_sequence,
-                                   eval_onnx_recording_margins)
+from test_infer_cpp_siamfc import _desc, _numbers, _tool, bag_sequence, eval_onnx_recording_margins
+from tie_margins import compare_allowing_ties
 
 BAG_FRAMES = 30
 
@@ -95,7 +95,6 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
 
     from src.config import replace, to_yaml
     from src.models import build_model
-    from src.tracker import sasiam_tracker
     from src.training.checkpoint import save_checkpoint_atomic
     root = tmp_path_factory.mktemp("infer_sasiam")
     cfg = replace(_sasiam_config(), **{"model.width_mult": 0.125, "model.fusion_channels": 16})
@@ -108,8 +107,7 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
     data = bag_sequence(golden_dir, root / "VOTBAG", BAG_FRAMES)
     eao = ("5", str(BAG_FRAMES))
     cpp, _ = _run_infer(cpp_build, export, data, "VOTBAG", root / "cpp", eao)
-    # the locate_peak SASiamTracker._decide calls is sasiam_tracker's own import
-    py, margins = eval_onnx_recording_margins(sasiam_tracker, data, root / "onnx", eao, export)
+    py, margins = eval_onnx_recording_margins(data, root / "onnx", eao, export)
     return {"root": root, "export": export, "cpp": cpp, "py": py, "margins": margins}
 
 
@@ -120,7 +118,7 @@ def test_cpp_matches_python_tracker_on_bag(bag_runs):
     assert cpp["backend"] == "ascend310_infer (cpu)"
     a, b = _result_lines(root / "cpp" / "results")["bag"], _result_lines(root / "onnx" / "results")["bag"]
     assert len(a) == len(b) == BAG_FRAMES and a[0] == "1"
-    worst, tie = _compare_allowing_ties(a, b, bag_runs["margins"])
+    worst, tie = compare_allowing_ties(a, b, bag_runs["margins"])
     print(f"SA-Siam C++ vs Python (onnx) on {BAG_FRAMES} bag frames: max box difference {worst:.1e} px, "
           f"near-tie divergence at frame {tie}, failures {cpp['per_video']['bag']['num_failures']} / "
           f"{bag_runs['py']['per_video']['bag']['num_failures']}, C++ {cpp['per_video']['bag']['fps']:.1f} fps")

@@ -10,7 +10,7 @@
 * end to end, the golden weights converted by ``convert_pth --arch siamfc`` and exported to ONNX:
   scripts/run_infer_310.sh (OpenVINO) and eval.py --backend onnx (onnxruntime) on 60 frames of the
   VOT bag sequence give the same codes and boxes within 0.5 px, allowing only the documented
-  one-pixel near-ties of the upsampled peak (see _compare_allowing_ties);
+  one-pixel near-ties of the upsampled peak (see tests/tie_margins.py);
 * bad SiamFC descriptions (unknown decoder kind, inconsistent shapes) stop with one line.
 
 Marked cpp and slow (the build, the export and the runs take minutes).
@@ -23,17 +23,11 @@ import cv2
 import numpy as np
 import pytest
 
+from tie_margins import compare_allowing_ties, record_margins
 from test_infer_cpp import _eval_py, _result_lines, _run, _run_infer, cpp_build  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.cpp, pytest.mark.slow]
 
-# Relative margin (best minus runner-up over best) of the final map below which the two runtimes'
-# float differences may legitimately pick the runner-up pixel. OpenVINO and onnxruntime differ by
-# ~4e-6 of max|response| on these graphs (measured), and the two OpenCV builds' upsampling by
-# ~3e-7; the golden README measured that noise of 1e-5 relative on the responses moves 5/190 peaks
-# by one 272-pixel and 1e-6 none. Its tie frames (tracker_bag.json peak_margin < 4e-10) are relative
-# margins below ~1.2e-5.
-TIE_MARGIN = 1e-5
 BAG_FRAMES = 60
 
 
@@ -194,7 +188,6 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
     BAG_FRAMES frames of the VOT bag sequence run through run_infer_310.sh (C++) and eval.py
     --backend onnx (Python, its final-map margins recorded per tracked frame)."""
     from src.tools.convert_pth import convert
-    from src.tracker import siamfc_tracker
     root = tmp_path_factory.mktemp("infer_siamfc")
     ckpt = str(root / "siamfc.ckpt")
     _, missing = convert("siamfc", os.path.join(golden_dir, "siamfc", "model.pth.xz"), ckpt)
@@ -205,7 +198,7 @@ def bag_runs(cpp_build, golden_dir, tmp_path_factory):
     data = bag_sequence(golden_dir, root / "VOTBAG", BAG_FRAMES)
     eao = ("5", str(BAG_FRAMES))
     cpp, stdout = _run_infer(cpp_build, export, data, "VOTBAG", root / "cpp", eao)
-    py, margins = eval_onnx_recording_margins(siamfc_tracker, data, root / "onnx", eao, export)
+    py, margins = eval_onnx_recording_margins(data, root / "onnx", eao, export)
     return {"root": root, "export": export, "data": data, "cpp": cpp, "py": py, "margins": margins,
             "stdout": stdout}
 
@@ -221,50 +214,12 @@ def bag_sequence(golden_dir, data, frames):
     return data
 
 
-def eval_onnx_recording_margins(tracker_module, data, out, eao, export):
+def eval_onnx_recording_margins(data, out, eao, export):
     """(eval.json, margins) of eval.py --backend onnx on VOTBAG ``data``, with the relative margin
-    (best minus runner-up over |best|) of the final map recorded for every tracked frame, by
-    wrapping the ``locate_peak`` that ``tracker_module``'s tracker calls."""
-    margins, locate_peak = [], tracker_module.locate_peak
-
-    def recording(responses, cfg, window=None):
-        scale_id, peak, final, maps = locate_peak(responses, cfg, window)
-        flat = final.ravel()
-        best = int(np.argmax(flat))
-        margins.append(float((flat[best] - np.max(np.delete(flat, best))) / abs(flat[best])))
-        return scale_id, peak, final, maps
-
-    tracker_module.locate_peak = recording
-    try:
+    of the final map recorded for every tracked frame of ``bag`` (tie_margins.record_margins)."""
+    with record_margins() as margins:
         py = _eval_py(data, "VOTBAG", out, eao, "--backend", "onnx", "--model_dir", str(export))
-    finally:
-        tracker_module.locate_peak = locate_peak
-    return py, margins
-
-
-def _compare_allowing_ties(cpp_lines, py_lines, margins):
-    """The same code per frame and boxes within 0.5 px, frame after frame. A box further off is
-    allowed only on a frame whose final map is a near-tie in the Python run (relative margin below
-    TIE_MARGIN): there the runtimes' float differences may pick the runner-up, one upsampled pixel
-    (0.5 instance px, ~0.8 px in this frame) away, and the two runs then legitimately follow
-    different states, so the rest of the sequence is not compared. Returns (max box difference
-    before any tie, the tie frame or None)."""
-    tracked = [i for i, y in enumerate(py_lines) if y not in ("0", "1")]      # boxes and failures
-    assert len(tracked) == len(margins)
-    margin = dict(zip(tracked, margins))
-    worst = 0.0
-    for i, (x, y) in enumerate(zip(cpp_lines, py_lines)):
-        if "," not in x or "," not in y:
-            assert x == y, (i + 1, x, y)
-            continue
-        diff = float(np.abs(np.array(x.split(","), float) - np.array(y.split(","), float)).max())
-        if diff > 0.5:
-            assert margin[i] < TIE_MARGIN, (f"frame {i + 1}: boxes {x} vs {y} differ by {diff:.3f} px, "
-                                            f"the final map's margin {margin[i]:.1e} is no near-tie")
-            assert diff < 2.0, (i + 1, x, y)
-            return worst, i + 1
-        worst = max(worst, diff)
-    return worst, None
+    return py, margins["bag"]
 
 
 def test_cpp_matches_python_tracker_on_bag(bag_runs):
@@ -275,7 +230,7 @@ def test_cpp_matches_python_tracker_on_bag(bag_runs):
     assert set(cpp) == set(py) and cpp["backend"] == "ascend310_infer (cpu)"
     a, b = _result_lines(root / "cpp" / "results")["bag"], _result_lines(root / "onnx" / "results")["bag"]
     assert len(a) == len(b) == BAG_FRAMES and a[0] == "1"
-    worst, tie = _compare_allowing_ties(a, b, bag_runs["margins"])
+    worst, tie = compare_allowing_ties(a, b, bag_runs["margins"])
     print(f"SiamFC C++ vs Python (onnx) on {BAG_FRAMES} bag frames: max box difference {worst:.1e} px, "
           f"near-tie divergence at frame {tie}, smallest final-map margin {min(bag_runs['margins']):.1e}, "
           f"failures {cpp['per_video']['bag']['num_failures']}, C++ {cpp['per_video']['bag']['fps']:.1f} fps")

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, synthetic_test_sets
+from tie_margins import compare_allowing_ties, record_margins
 from src.config import load_config, replace, to_yaml
 from src.evaluation import results as rs
 from src.evaluation.manifest import flatten
@@ -103,9 +104,20 @@ def _eval(ws, dataset, tag, *args):
 
 
 @pytest.fixture(scope="module")
-def cell_runs(ws):
+def cell_margins():
+    """{dataset: {sequence: the final map's relative margin per tracked frame}} of the cell_runs."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def cell_runs(ws, cell_margins):
     """{dataset: (record, boxes)} of the checkpoint's Cell, fused (model.appearance_weight 0.3)."""
-    return {d: _eval(ws, d, "cell", "--ckpt", ws["ckpt"]) for d in DATASETS}
+    runs = {}
+    for d in DATASETS:
+        with record_margins() as margins:
+            runs[d] = _eval(ws, d, "cell", "--ckpt", ws["ckpt"])
+        cell_margins[d] = margins
+    return runs
 
 
 def test_eval_runs_every_layout_and_the_one_pass_ones_agree(ws, cell_runs):
@@ -170,26 +182,28 @@ def test_exports_have_the_two_input_template_and_a_model_override_is_refused(ws)
 
 
 @pytest.mark.parametrize("dataset", ["VOTSYN", "OTBSYN"])
-def test_eval_on_the_exports_gives_the_cells_boxes(ws, cell_runs, dataset):
+def test_eval_on_the_exports_gives_the_cells_boxes(ws, cell_runs, cell_margins, dataset):
     ref_record, ref = cell_runs[dataset]
     for fmt in FORMATS:
         record, boxes = _eval(ws, dataset, fmt, "--backend", fmt.lower(), "--model_dir", ws["exports"][fmt])
         assert record["backend"] == fmt.lower() and boxes.keys() == ref.keys()
+        ties = {}
         for seq in ref:
-            # within 0.5 px (ONNX: float32 rounding of another runtime, about 1e-6 of the maps; on
-            # these frames no upsampled peak is that close a tie: measured 0.000 px, both formats);
-            # a VOT failure or re-init at another frame fails the comparison of codes and boxes
-            assert len(boxes[seq]) == len(ref[seq]), (fmt, seq)
-            for got, want in zip(boxes[seq], ref[seq]):
-                assert len(got) == len(want), (fmt, seq, got, want)     # a code or a box
-                assert np.abs(np.subtract(got, want)).max() < 0.5, (fmt, seq, got, want)
+            # the same codes and boxes within 0.5 px (ONNX: float32 rounding of another runtime, about
+            # 1e-6 of the maps), except from a frame whose upsampled peak is a near-tie in the Cell's
+            # run (tests/tie_margins.py; once seen on a CI machine: 0.52 px in x and y, one upsampled
+            # pixel); a VOT failure or re-init at another frame fails the comparison of codes
+            _, ties[seq] = compare_allowing_ties(boxes[seq], ref[seq], cell_margins[dataset][seq],
+                                                 one_pass=dataset != "VOTSYN")
+        if any(ties.values()):      # from a tie on, the runs follow different states
+            continue
         scores = flatten(record["all_videos"])
         for key, value in flatten(ref_record["all_videos"]).items():
             if "fps" not in key:
                 np.testing.assert_allclose(scores[key], value, rtol=0, atol=1e-3, err_msg=f"{fmt} {key}")
 
 
-def test_demo_gives_the_one_pass_boxes_on_the_cell_and_the_export(ws, cell_runs):
+def test_demo_gives_the_one_pass_boxes_on_the_cell_and_the_export(ws, cell_runs, cell_margins):
     demo = importlib.import_module("demo")
     folder, _ = ws["layouts"]["OTBSYN"]
     seq = "syn_test_0000"
@@ -203,4 +217,4 @@ def test_demo_gives_the_one_pass_boxes_on_the_cell_and_the_export(ws, cell_runs)
         shutil.rmtree(out)
     assert boxes["mindspore"].shape == (FRAMES, 4)
     np.testing.assert_allclose(boxes["mindspore"], otb[seq], rtol=0, atol=1e-4)    # demo writes 4 decimals
-    assert np.abs(boxes["onnx"] - boxes["mindspore"]).max() < 0.5
+    compare_allowing_ties(boxes["onnx"], otb[seq], cell_margins["OTBSYN"][seq], one_pass=True)   # within 0.5 px
