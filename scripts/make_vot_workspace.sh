@@ -2,8 +2,10 @@
 # A VOT toolkit (vot-toolkit 0.9.0) workspace that runs a zoo tracker over TraX, offline.
 #
 #   bash scripts/make_vot_workspace.sh WORKSPACE SEQUENCES_DIR CKPT_OR_MODEL_DIR [TRACKER ARGS...]
-#   .venv-vot/bin/vot evaluate --workspace WORKSPACE zoo
-#   .venv-vot/bin/vot analysis --workspace WORKSPACE zoo --format json
+#   .venv-vot/bin/python -m src.tools.vot_trax --toolkit evaluate --workspace WORKSPACE zoo
+#   .venv-vot/bin/python -m src.tools.vot_trax --toolkit analysis --workspace WORKSPACE zoo --format json
+# (the toolkit's own `vot evaluate` with one fix: vot-toolkit 0.9.0's baseline experiment cannot run any
+# TraX tracker; see src/tools/vot_trax.py)
 #
 # SEQUENCES_DIR: VOT-layout sequences (list.txt, <seq>/groundtruth.txt, <seq>/color/%08d.jpg or
 # frames in <seq>/; *.tag/*.label files are kept): the synthetic test/VOTSYN, pysot's VOT2016-2019
