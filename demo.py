@@ -2,6 +2,7 @@
 
     python demo.py --ckpt CKPT --video PATH [--init_box x,y,w,h] [--output_dir ./demo_out]
     python demo.py --backend onnx --model_dir export/onnx --video clip.mp4 --init_box 120,80,60,40
+    python demo.py --backend openvino --model_dir export/onnx --video clip.mp4 [--precision_mode bf16]
     python demo.py --ckpt CKPT --video clip.mp4 --init_box 120,80,60,40 --init_box 300,90,50,50
 
 The counterpart of pysot's tools/demo.py and SiamMask's demo.py, for machines without a
@@ -85,8 +86,12 @@ def parse_args(argv=None):
                    help="x,y,w,h of the target in the first frame (0-indexed pixels, as pysot); "
                         "repeat it to track several targets")
     p.add_argument("--ckpt", default=None, help="checkpoint (--backend mindspore)")
-    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"])
-    p.add_argument("--model_dir", default=None, help="with --backend mindir|onnx: export_mindir.py's folder")
+    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx", "openvino"],
+                   help="openvino: the ONNX export through OpenVINO's CPU runtime")
+    p.add_argument("--model_dir", default=None,
+                   help="with --backend mindir|onnx|openvino: export_mindir.py's folder")
+    p.add_argument("--precision_mode", default=None, choices=["f32", "bf16"],
+                   help="with --backend openvino: f32 (default) or bf16 (CPUs with native bf16 only)")
     p.add_argument("--config", default=None, help="experiment YAML (default: the one stored with the model)")
     p.add_argument("--hp_preset", default=None, help="named tracking hyperparameters (see eval.py)")
     p.add_argument("--output_dir", default="./demo_out")
@@ -222,8 +227,10 @@ def run(args, overrides):
     from src.evaluation.runner import start
     from src.tracker import build_tracker
     from src.tracker.backends import load_tracker_model
+    from src.tracker.backends import check_precision_mode
     from src.tracker.multi import MultiTargetTracker
 
+    check_precision_mode(args.backend, args.precision_mode)
     source = FrameSource(args.video)
     texts = getattr(args, "init_boxes", None) or ([args.init_box] if args.init_box else [])
     if texts:
@@ -237,7 +244,7 @@ def run(args, overrides):
         raise DemoError("give --ckpt" if args.backend == "mindspore" else
                         f"--backend {args.backend} runs exported graphs: give --model_dir")
     setup_context(args.device_target, args.device_id)
-    cfg, backend, _ = load_tracker_model(args.backend, model, args.config, overrides)
+    cfg, backend, _ = load_tracker_model(args.backend, model, args.config, overrides, args.precision_mode)
     # an export runs at most its JSON's "targets" per search call (export_mindir.py --targets N)
     limit = getattr(backend, "targets", None) if args.backend != "mindspore" else None
     if several and limit is not None and len(init_boxes) > limit:

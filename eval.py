@@ -3,6 +3,7 @@
     python eval.py --ckpt CKPT --dataset_path DATA/VOT2018 --dataset_name VOT2018 --filename eval.json
     python eval.py --ckpt_dir OUTPUT --epochs 10-20 --dataset_path ... --dataset_name ...   (checkpoint sweep)
     python eval.py --backend onnx --model_dir EXPORT_DIR --dataset_path ... --dataset_name ...  (exported graphs)
+    python eval.py --backend openvino --model_dir ONNX_EXPORT_DIR [--precision_mode bf16] ...  (OpenVINO, in process)
     python eval.py --score_only --results_dir results --dataset_path ... --dataset_name ... [--tracker_names A B]
     python eval.py --ckpt SIAMMASK_CKPT --dataset_path DATA/DAVIS --dataset_name DAVIS2016 --hp_preset siammask_davis
 
@@ -67,10 +68,14 @@ def parse_args(argv=None):
                    help="checkpoint to evaluate (--ckpt_file: the same, as export_mindir.py names it)")
     p.add_argument("--ckpt_dir", default=None, help="evaluate every <name>_epochNNN.ckpt here (sweep)")
     p.add_argument("--epochs", default=None, help="sweep only these epochs, e.g. 10-20 or 5,10,15")
-    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx"],
-                   help="mindspore: the checkpoint's Cell; mindir / onnx: graphs from export_mindir.py")
+    p.add_argument("--backend", default="mindspore", choices=["mindspore", "mindir", "onnx", "openvino"],
+                   help="mindspore: the checkpoint's Cell; mindir / onnx: graphs from export_mindir.py; "
+                        "openvino: its ONNX graphs through OpenVINO's CPU runtime")
     p.add_argument("--model_dir", default=None,
-                   help="with --backend mindir|onnx: the export folder (or its .json)")
+                   help="with --backend mindir|onnx|openvino: the export folder (or its .json)")
+    p.add_argument("--precision_mode", default=None, choices=["f32", "bf16"],
+                   help="with --backend openvino: f32 (default; matches the other back-ends) or bf16 (OpenVINO's "
+                        "bf16 kernels, CPUs with native bf16 only; recorded as backend 'openvino (bf16)')")
     p.add_argument("--tracker_name", default=None,
                    help="result folder name (default: the config name; in a sweep NAME_<checkpoint name>)")
     p.add_argument("--overwrite", type=str2bool, nargs="?", const=True, default=False,
@@ -152,6 +157,7 @@ class Run:
     def __init__(self, args, source, tracker_name, overrides, dataset, dataset_id, protocol, results_dir):
         from src.config import Config
         from src.evaluation import manifest
+        from src.tracker.backends import backend_record
         self.source, self.loaded = source, None
         cfg, backend, extra = self.load(args, overrides)
         if protocol == "vos":
@@ -163,7 +169,9 @@ class Run:
                                  f"e.g. configs/siammask_sharp.yaml)")
         self.name = check_tracker_name(tracker_name or cfg.name)
         self.folder = os.path.join(results_dir, self.name)
-        self.new = manifest.build_manifest(self.name, manifest.model_identity(args.backend, source),
+        # OpenVINO in bf16 is recorded as another back-end ("openvino (bf16)") in precision bfloat16
+        backend_name, precision = backend_record(args.backend, args.precision_mode)
+        self.new = manifest.build_manifest(self.name, manifest.model_identity(backend_name, source, precision),
                                            Config.to_dict(cfg), dataset_id)
         self.stored = None if args.overwrite else manifest.read_manifest(self.folder)
         if args.overwrite:
@@ -174,7 +182,7 @@ class Run:
 
     def load(self, args, overrides):
         from src.tracker.backends import load_tracker_model
-        return load_tracker_model(args.backend, self.source, args.config, overrides)
+        return load_tracker_model(args.backend, self.source, args.config, overrides, args.precision_mode)
 
     def release(self):
         self.loaded = None
@@ -242,6 +250,8 @@ def main(argv=None):
 
     try:
         overrides = cli_overrides(rest, args.hp_preset)
+        from src.tracker.backends import check_precision_mode
+        check_precision_mode(args.backend, args.precision_mode)
         protocol = evaluate.protocol_of(args.dataset_name)
         if args.tracker_name is not None:
             check_tracker_name(args.tracker_name)
@@ -263,8 +273,9 @@ def main(argv=None):
         else:
             if args.backend != "mindspore":
                 if not args.model_dir:
+                    from src.tracker.backends import EXPORTED_BACKENDS
                     raise ValueError(f"--backend {args.backend} runs exported graphs: give --model_dir "
-                                     f"(made by export_mindir.py --file_format {args.backend.upper()})")
+                                     f"(made by export_mindir.py --file_format {EXPORTED_BACKENDS[args.backend][1]})")
                 sources = [(args.model_dir, args.tracker_name)]
             elif args.ckpt_dir:
                 sources = [(path, sweep_tracker_name(args.tracker_name, path))

@@ -10,9 +10,10 @@ inputs, one call on the Cell), and
 one network call (src/tracker/multi.py; on exports up to the JSON's ``targets``, the batch of
 their ``search_batch`` graph: ``export_mindir.py --targets N``). The tracker logic never
 touches MindSpore directly, so the same code runs on the Cell, on exported graphs (MINDIR
-through MindSpore, ONNX through onnxruntime), or on another runtime. Trackers read the
+through MindSpore, ONNX through onnxruntime or OpenVINO), or on another runtime. Trackers read the
 outputs by name, so a family can add outputs without breaking the others.
 """
+import contextlib
 import os
 
 import mindspore as ms
@@ -255,16 +256,31 @@ class MindIRBackend(_ExportedBackend):
         return t.asnumpy()
 
 
+# onnxruntime session config entries (SessionOptions.add_session_config_entry): TO BE MEASURED
+ONNX_SESSION_CONFIG = {}
+# OpenVINO CPU plugin properties beyond precision, hint and pinning: TO BE MEASURED
+OPENVINO_CONFIG = {}
+
+
 class ONNXBackend(_ExportedBackend):
-    """ONNX graphs through onnxruntime's CPU provider."""
+    """ONNX graphs through onnxruntime's CPU provider.
+
+    Threads: onnxruntime's default (one intra-op thread per physical core); session options
+    ONNX_SESSION_CONFIG."""
+
+    def __init__(self, desc, folder):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise ValueError("--backend onnx needs onnxruntime: pip install -r requirements.txt") from None
+        super().__init__(desc, folder)
 
     def _load(self, path):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise RuntimeError("the onnx back-end needs onnxruntime: pip install -r requirements.txt") from None
+        import onnxruntime as ort
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        for key, value in ONNX_SESSION_CONFIG.items():
+            opts.add_session_config_entry(key, value)
         return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
     def _run(self, graph, inputs):
@@ -272,6 +288,125 @@ class ONNXBackend(_ExportedBackend):
         return self.graphs[graph].run(self.output_names[graph],
                                       {n: np.ascontiguousarray(a, dtype=np.float32)
                                        for n, a in zip(self.input_names[graph], inputs)})
+
+    @staticmethod
+    def _numpy(a):
+        return a
+
+
+PRECISION_MODES = ("f32", "bf16")      # OpenVINO's inference precision (the C++ app's --precision_mode)
+PRECISION_NAMES = {"f32": "float32", "bf16": "bfloat16"}     # as eval.json / manifest.json write precisions
+_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
+
+
+@contextlib.contextmanager
+def _isa_cap_lifted():
+    """OpenVINO's CPU plugin without the ISA cap src/__init__.py sets for MindSpore's oneDNN.
+
+    OpenVINO's own oneDNN reads ONEDNN_MAX_CPU_ISA too, once, when its CPU plugin first
+    compiles, and the AVX2 cap halves its speed on AVX-512 CPUs (what the C++ app avoids by
+    running without the variable, scripts/run_infer_310.sh). The variable is taken out of the
+    environment while OpenVINO compiles and put back after, so MindSpore's oneDNN, which reads
+    it when it first runs a kernel, still sees it. Measured here (AVX2 CPU) with SSE41 in
+    place of AVX2: SiamRPN search 966 ms capped, 256 ms with the cap lifted this way (192 ms
+    without the variable at all: other load). Only the value src/__init__.py sets (AVX2) is
+    lifted; any other value is the user's and stays in force."""
+    value = os.environ.get(_ISA_VAR)
+    if value != "AVX2":
+        yield
+        return
+    del os.environ[_ISA_VAR]
+    try:
+        yield
+    finally:
+        os.environ[_ISA_VAR] = value
+
+
+def _openvino_message(error):
+    """OpenVINO's message without its "Exception from src/...cpp:N:" location lines."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("Exception from ")]
+    return _first_line("\n".join(useful or lines) or type(error).__name__)
+
+
+class OpenVINOBackend(_ExportedBackend):
+    """ONNX graphs through OpenVINO's CPU plugin, in process (the C++ app's CPU back-end,
+    ascend310_infer/src/backend_openvino.cc, from Python).
+
+    Each graph is compiled once with one infer request, reused every call. ``precision``:
+    "f32" (default) pins OpenVINO's inference precision to float32, because on CPUs with
+    AVX512-BF16 / AMX the CPU plugin would otherwise choose bf16 by itself and the results
+    would no longer match the other back-ends'; "bf16" is the explicit opt-in (about 2x faster
+    where native, the issue's Zen 5 measurements), refused in one line on a CPU without native
+    bf16 (OpenVINO's OPTIMIZATION_CAPABILITIES lacks BF16) rather than emulated slowly.
+    Threads: OpenVINO's default under the LATENCY hint (one stream, one thread per physical
+    core, as onnxruntime's default); thread pinning off as in the C++ app (a thread pinned to
+    a core another job keeps busy cannot move); further settings OPENVINO_CONFIG."""
+
+    def __init__(self, desc, folder, precision="f32"):
+        try:
+            import openvino as ov
+        except ImportError:
+            raise ValueError("--backend openvino needs the openvino package: pip install -r requirements.txt") \
+                from None
+        if precision not in PRECISION_MODES:
+            raise ValueError(f"--precision_mode must be f32 or bf16, got {precision!r}")
+        self.precision = precision
+        with _isa_cap_lifted():
+            self._core = ov.Core()
+            if precision == "bf16":
+                caps = self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+                if "BF16" not in caps:
+                    raise ValueError(f"--precision_mode bf16: this CPU has no native bf16 (OpenVINO CPU "
+                                     f"capabilities: {' '.join(caps)}); use f32")
+            self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY",
+                            "ENABLE_CPU_PINNING": False, **OPENVINO_CONFIG}
+            self._specs = {os.path.join(folder, d["file"]): (g, d) for g, d in desc["graphs"].items()}
+            super().__init__(desc, folder)
+
+    def _load_checked(self, path):
+        """The compiled graph and its infer request; one line naming the file when OpenVINO
+        cannot read or compile it, or when its inputs / outputs are not the JSON's (names and
+        shapes: every graph input must be listed, an unlisted one would never be fed)."""
+        graph, spec = self._specs[path]
+        try:
+            model = self._core.read_model(path)
+        except RuntimeError as e:
+            raise ValueError(f"{path}: not a readable {self.desc['file_format']} graph, truncated or corrupt "
+                             f"({_openvino_message(e)}); re-export it with export_mindir.py") from None
+        for kind, ports, listed in (("inputs", model.inputs, spec["inputs"]), ("outputs", model.outputs,
+                                                                               spec["outputs"])):
+            shapes = {}
+            for port in ports:
+                for name in port.get_names():
+                    shapes[name] = port.get_partial_shape()
+            if kind == "inputs" and len(ports) != len(listed):
+                raise ValueError(f"{path}: the {graph} graph has {len(ports)} inputs "
+                                 f"({', '.join(p.get_any_name() for p in ports)}), the JSON lists {len(listed)}; "
+                                 f"re-export it with export_mindir.py")
+            for io in listed:
+                shape = shapes.get(io["name"])
+                if shape is None:
+                    raise ValueError(f"{path}: the {graph} graph has no {kind[:-1]} named {io['name']!r} (listed "
+                                     f"in the JSON); re-export it with export_mindir.py")
+                if shape.is_dynamic or [int(d) for d in shape.to_shape()] != list(io["shape"]):
+                    raise ValueError(f"{path}: {kind[:-1]} {io['name']} of the {graph} graph has shape {shape}, "
+                                     f"the JSON says {list(io['shape'])}; re-export it with export_mindir.py")
+        try:
+            compiled = self._core.compile_model(model, "CPU", self._config)
+        except RuntimeError as e:
+            raise ValueError(f"{path}: OpenVINO cannot compile the {graph} graph ({_openvino_message(e)})") \
+                from None
+        return compiled.create_infer_request()
+
+    def _run(self, graph, inputs):
+        # share_inputs: the request reads the (contiguous float32) arrays in place; the outputs are
+        # copies, since the request's own buffers are overwritten by its next call (kernels are kept
+        # per target across frames)
+        result = self.graphs[graph].infer({n: np.ascontiguousarray(a, dtype=np.float32)
+                                           for n, a in zip(self.input_names[graph], inputs)},
+                                          share_inputs=True, share_outputs=False)
+        return [result[n] for n in self.output_names[graph]]
 
     @staticmethod
     def _numpy(a):
@@ -288,29 +423,63 @@ def _first_line(error):
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-EXPORTED_BACKENDS = {"mindir": (MindIRBackend, "MINDIR"), "onnx": (ONNXBackend, "ONNX")}
+EXPORTED_BACKENDS = {"mindir": (MindIRBackend, "MINDIR"), "onnx": (ONNXBackend, "ONNX"),
+                     "openvino": (OpenVINOBackend, "ONNX")}
 
 
-def load_exported(path, backend):
-    """(description, back-end) for the export at ``path`` (its JSON or folder)."""
+def check_precision_mode(backend, precision):
+    """One line unless ``precision`` (None: the back-end's default) is one ``backend`` runs:
+    f32 or bf16 on OpenVINO; the other back-ends run float32 only."""
+    if precision is None:
+        return
+    if precision not in PRECISION_MODES:
+        raise ValueError(f"--precision_mode must be f32 or bf16, got {precision!r}")
+    if backend != "openvino" and precision != "f32":
+        raise ValueError(f"--precision_mode {precision} needs --backend openvino (OpenVINO's CPU kernels); "
+                         f"--backend {backend} runs f32")
+
+
+def backend_record(backend, precision=None):
+    """(eval.json / manifest back-end name, manifest precision or None) of a run: OpenVINO in bf16
+    is "openvino (bf16)", as scripts/run_infer_310.sh names the C++ app in bf16
+    ("ascend310_infer (cpu, bf16)"), and its precision "bfloat16" (None: the export's dtype),
+    so results of the two precisions never mix in one results folder."""
+    if backend == "openvino" and precision == "bf16":
+        return "openvino (bf16)", PRECISION_NAMES["bf16"]
+    return backend, None
+
+
+def load_exported(path, backend, precision=None):
+    """(description, back-end) for the export at ``path`` (its JSON or folder); ``precision``
+    ("f32" or "bf16", None: f32) for ``backend`` "openvino" (check_precision_mode)."""
     from ..export import read_export
+    if backend not in EXPORTED_BACKENDS:
+        raise ValueError(f"unknown exported-graph back-end {backend!r} (choose {', '.join(EXPORTED_BACKENDS)})")
+    check_precision_mode(backend, precision)
     cls, file_format = EXPORTED_BACKENDS[backend]
     desc, folder = read_export(path)
     if desc["file_format"] != file_format:
-        raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs {file_format}")
+        raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs {file_format} "
+                         f"(export_mindir.py --file_format {file_format})")
+    if backend == "openvino":
+        return desc, cls(desc, folder, precision or "f32")
     return desc, cls(desc, folder)
 
 
-def load_tracker_model(backend, source, config=None, overrides=()):
+def load_tracker_model(backend, source, config=None, overrides=(), precision=None):
     """(cfg, back-end, record fields) of a model to track with: a checkpoint for
-    ``backend`` "mindspore", an export_mindir.py folder (or its JSON) for "mindir" / "onnx".
-    ``config`` (a YAML path) replaces the config stored in the checkpoint / export."""
+    ``backend`` "mindspore", an export_mindir.py folder (or its JSON) for "mindir" / "onnx" /
+    "openvino" (ONNX graphs through OpenVINO; ``precision`` "f32", the default, or "bf16").
+    ``config`` (a YAML path) replaces the config stored in the checkpoint / export. The
+    record fields name the back-end as eval.json records it (backend_record) and, on
+    OpenVINO, its precision."""
     from ..config import config_from_dict, load_config
+    check_precision_mode(backend, precision)
     if backend == "mindspore":
         from ..training.checkpoint import load_model_checkpoint
         cfg, net = load_model_checkpoint(source, config, overrides)
         return cfg, MindSporeBackend(net), {"checkpoint": os.path.abspath(source)}
-    desc, runner = load_exported(source, backend)
+    desc, runner = load_exported(source, backend, precision)
     if config:
         cfg = load_config(config, overrides)
     else:
@@ -322,7 +491,12 @@ def load_tracker_model(backend, source, config=None, overrides=()):
                          f"is {desc['arch']}")
     check_export_fits(desc, cfg, source)
     check_export_model(desc, cfg, source)
-    return cfg, runner, {"exported_model": os.path.abspath(source), "backend": backend}
+    name, _ = backend_record(backend, precision)
+    record = {"exported_model": os.path.abspath(source), "backend": name}
+    if backend == "openvino":
+        import openvino
+        record.update(precision=PRECISION_NAMES[runner.precision], openvino=openvino.__version__)
+    return cfg, runner, record
 
 
 def check_export_model(desc, cfg, source):
