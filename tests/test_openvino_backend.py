@@ -205,6 +205,14 @@ def test_bf16_record_keeps_results_of_the_two_precisions_apart(tiny):
     assert manifest._model_difference(f32, bf16) == "with --backend openvino, this run uses --backend openvino (bf16)"
 
 
+def test_onnx_sessions_do_not_spin(tiny):
+    """onnxruntime's intra-op threads do not spin-wait between calls (ONNX_SESSION_CONFIG: the
+    tracker's Python step needs the cores), on every graph of the export."""
+    _, ort = load_exported(tiny[2], "onnx")
+    for graph, session in ort.graphs.items():
+        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 # ---------------------------------------------------------------------------- environment
 
 def test_mindspores_isa_cap_is_lifted_only_while_openvino_compiles(tiny, monkeypatch):

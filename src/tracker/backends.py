@@ -256,17 +256,27 @@ class MindIRBackend(_ExportedBackend):
         return t.asnumpy()
 
 
-# onnxruntime session config entries (SessionOptions.add_session_config_entry): TO BE MEASURED
-ONNX_SESSION_CONFIG = {}
-# OpenVINO CPU plugin properties beyond precision, hint and pinning: TO BE MEASURED
+# onnxruntime session config entries (SessionOptions.add_session_config_entry). Spin-waiting off:
+# between two graph calls the tracker's own step (crop, decoding, SiamMask's mask warp) runs in
+# Python, and intra-op threads spinning for work meanwhile take the cores it needs (2 here).
+# Measured, the issue: SiamMask sharp ONNX 8.0 -> 10.7 fps; here (2-core Zen 3, other jobs
+# running, load 3-4, 5 interleaved rounds of 15 frames, medians): SiamMask sharp 3.21 -> 4.22 fps
+# (better in 4 of 5 rounds), SiamRPN alex-dw 6.25 -> 6.26 (11.7 -> 12.3 and 11.3 -> 13.2 in the
+# two quiet rounds); never measurably worse.
+ONNX_SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
+# OpenVINO CPU plugin properties beyond precision, hint and pinning: none. OpenVINO has no
+# spin-wait switch (its TBB workers back off on their own); the nearest knob, TBB_PARTITIONER
+# STATIC, and pinning on were measured against these defaults in the same rounds and gained
+# nothing consistent (SiamRPN 4.05 / 4.84 vs 4.16 fps, SiamMask 3.57 / 4.13 vs 3.66, same load).
 OPENVINO_CONFIG = {}
 
 
 class ONNXBackend(_ExportedBackend):
     """ONNX graphs through onnxruntime's CPU provider.
 
-    Threads: onnxruntime's default (one intra-op thread per physical core); session options
-    ONNX_SESSION_CONFIG."""
+    Threads: onnxruntime's default (one intra-op thread per physical core), with intra-op
+    spin-waiting off (``session.intra_op.allow_spinning`` 0, ONNX_SESSION_CONFIG: the tracker's
+    Python step between graph calls gets the cores; SiamMask ONNX 8.0 -> 10.7 fps)."""
 
     def __init__(self, desc, folder):
         try:
