@@ -281,8 +281,8 @@ def write_cpp_inputs(frames, folder):
 
 def cpu_has_bf16():
     """Whether OpenVINO's CPU plugin runs bf16 natively here (the C++ app's --precision_mode bf16)."""
-    import openvino as ov
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    from src.tracker.backends import openvino_cpu_capabilities
+    return "BF16" in openvino_cpu_capabilities()
 
 
 def time_cpp(main, export_dir, manifest, n_frames, precision="f32"):
@@ -290,7 +290,7 @@ def time_cpp(main, export_dir, manifest, n_frames, precision="f32"):
     the application's peak RSS in MB (its own, from wait4)."""
     # as run_infer_310.sh runs it: without the MindSpore workaround ONEDNN_MAX_CPU_ISA=AVX2
     # (src/__init__.py), which would also cap OpenVINO's kernels at about half speed
-    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    env = {k: v for k, v in os.environ.items() if k != src.ISA_VAR}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([main, f"--model_path={export_dir}", f"--manifest={manifest}",
                                  f"--benchmark_frames={n_frames}", f"--precision_mode={precision}"],
@@ -317,7 +317,6 @@ def time_cpp(main, export_dir, manifest, n_frames, precision="f32"):
 # (getrusage(RUSAGE_SELF) in the worker) is that back-end's alone (interpreter, imports, graphs,
 # runtime buffers), the rounds stay interleaved across back-ends, and each graph compiles once.
 
-_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 PYTHON_BACKENDS = ("Cell", "MINDIR", "ONNX", "OpenVINO", "torch")
 TORCH_RTOL = 1e-4          # max |torch - Cell| / max |Cell| per output, below which the networks agree
 
@@ -384,7 +383,7 @@ def _worker(conn, kind, job):
         if kind == "torch" and job["isa_from_src"]:
             # pysot users run torch without the MindSpore workaround (src/__init__.py), which would
             # cap torch's oneDNN too on AVX-512 CPUs; no MindSpore kernel runs in this process
-            os.environ.pop(_ISA_VAR, None)
+            os.environ.pop(src.ISA_VAR, None)
         import src.tracker.backends  # noqa: F401  (MindSpore with it: every worker runs the trackers)
         if kind == "torch":
             from benchmarks.torch_reference import require_torch
@@ -465,7 +464,7 @@ def _gemm_worker(conn, threads, isa_from_src):
         result = {"numpy": best(lambda: a @ b), "n": n, "repeats": repeats}
         try:
             if isa_from_src:
-                os.environ.pop(_ISA_VAR, None)          # as the torch worker: no MindSpore cap
+                os.environ.pop(src.ISA_VAR, None)          # as the torch worker: no MindSpore cap
             import torch
         except ImportError:
             torch = None
@@ -496,11 +495,7 @@ def measure_gemm(threads, isa_from_src):
 
 def cpu_bf16_flags():
     """The native bf16 flags of /proc/cpuinfo (avx512_bf16, amx_bf16); empty when none."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
+    flags = src.cpu_flags()
     return [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
 
 
@@ -552,7 +547,7 @@ def run_backends(args, frames, cpp_main, bf16, manifest, tmp, isa_from_src):
               "no bf16 peak, no bf16 rows")
     print(f"threads: MindSpore runtime_num_threads {threads}, torch.set_num_threads({threads}); onnxruntime "
           f"and OpenVINO their defaults (one per physical core); the torch worker runs without "
-          f"{_ISA_VAR} (as pysot would)")
+          f"{src.ISA_VAR} (as pysot would)")
     print("columns: network and step (whole tracker step) ms, step overhead over the network, fps = 1/step, "
           "speed ratios (>1: faster than Cell / torch), % of the f32 fps bound, peak RSS of the back-end's "
           "own process (MB) and, of it, the interpreter with the imports alone (every Python worker "

@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
+ISA_VAR = "ONEDNN_MAX_CPU_ISA"     # read by oneDNN (MindSpore's and OpenVINO's) once per process
 
 
 def cpu_flags():
@@ -30,19 +30,19 @@ def cpu_flags():
 
 
 def _isa_choice():
-    if _ISA_VAR in os.environ:
-        return f"{_ISA_VAR}={os.environ[_ISA_VAR]} (the user's value, kept)"
+    if ISA_VAR in os.environ:
+        return f"{ISA_VAR}={os.environ[ISA_VAR]} (the user's value, kept)"
     if "mindspore" in sys.modules:
         warnings.warn(
-            f"mindspore was imported before 'src'; {_ISA_VAR}=AVX2 can no longer take "
+            f"mindspore was imported before 'src'; {ISA_VAR}=AVX2 can no longer take "
             "effect and CPU convolutions may be ~150x slower. Import src first or "
-            f"export {_ISA_VAR}=AVX2.", RuntimeWarning, stacklevel=3)
-    os.environ[_ISA_VAR] = "AVX2"
+            f"export {ISA_VAR}=AVX2.", RuntimeWarning, stacklevel=3)
+    os.environ[ISA_VAR] = "AVX2"
     if "avx512f" in cpu_flags():
-        return (f"{_ISA_VAR}=AVX2: AVX-512 CPU, MindSpore's oneDNN capped at AVX2 (about half its FMA "
+        return (f"{ISA_VAR}=AVX2: AVX-512 CPU, MindSpore's oneDNN capped at AVX2 (about half its FMA "
                 "throughput) to keep NCHW convolutions off the reference kernel; "
-                f"{_ISA_VAR}=ALL lifts the cap")
-    return f"{_ISA_VAR}=AVX2: no AVX-512 on this CPU, the cap changes no kernel"
+                f"{ISA_VAR}=ALL lifts the cap")
+    return f"{ISA_VAR}=AVX2: no AVX-512 on this CPU, the cap changes no kernel"
 
 
 ISA_CHOICE = _isa_choice()

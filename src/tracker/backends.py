@@ -19,6 +19,7 @@ import os
 import mindspore as ms
 import numpy as np
 
+from .. import ISA_VAR
 from ..models.fold_bn import inference_model
 from ..models.registry import graph_specs
 
@@ -310,7 +311,6 @@ class ONNXBackend(_ExportedBackend):
 
 PRECISION_MODES = ("f32", "bf16")      # OpenVINO's inference precision (the C++ app's --precision_mode)
 PRECISION_NAMES = {"f32": "float32", "bf16": "bfloat16"}     # as eval.json / manifest.json write precisions
-_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 
 
 @contextlib.contextmanager
@@ -325,15 +325,26 @@ def _isa_cap_lifted():
     place of AVX2: SiamRPN search 966 ms capped, 256 ms with the cap lifted this way (192 ms
     without the variable at all: other load). Only the value src/__init__.py sets (AVX2) is
     lifted; any other value is the user's and stays in force."""
-    value = os.environ.get(_ISA_VAR)
+    value = os.environ.get(ISA_VAR)
     if value != "AVX2":
         yield
         return
-    del os.environ[_ISA_VAR]
+    del os.environ[ISA_VAR]
     try:
         yield
     finally:
-        os.environ[_ISA_VAR] = value
+        os.environ[ISA_VAR] = value
+
+
+def openvino_cpu_capabilities(core=None):
+    """OpenVINO's CPU OPTIMIZATION_CAPABILITIES ("BF16" where bf16 runs natively), asked with the
+    ISA cap lifted (the first OpenVINO call fixes the cap for the process); ``core``: an
+    ``ov.Core`` to ask (default: a new one)."""
+    with _isa_cap_lifted():
+        if core is None:
+            import openvino as ov
+            core = ov.Core()
+        return list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
 
 
 def _openvino_message(error):
@@ -369,7 +380,7 @@ class OpenVINOBackend(_ExportedBackend):
         with _isa_cap_lifted():
             self._core = ov.Core()
             if precision == "bf16":
-                caps = self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+                caps = openvino_cpu_capabilities(self._core)
                 if "BF16" not in caps:
                     raise ValueError(f"--precision_mode bf16: this CPU has no native bf16 (OpenVINO CPU "
                                      f"capabilities: {' '.join(caps)}); use f32")

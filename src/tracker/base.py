@@ -172,6 +172,13 @@ class SiameseTracker:
         self._observe(score)
         return self.last_box, score
 
+    @classmethod
+    def finish_track_batch(cls, trackers, outputs_list, crops, images):
+        """``finish_track`` of several targets of this class whose search outputs came from one
+        batched call (MultiTargetTracker): [(box, score)] in their order. A family whose
+        decision runs another graph overrides it to share that call (SiamMask's refine)."""
+        return [t.finish_track(o, c, i) for t, o, c, i in zip(trackers, outputs_list, crops, images)]
+
     @property
     def last_box(self):
         """The current target box ``[x, y, w, h]`` (Python floats, origin ``box_origin``)."""

@@ -86,12 +86,8 @@ class MultiTargetTracker:
             trackers = [m[1] for m in members]
             per_target = [{name: a[i] for name, a in outputs.items()} for i in range(len(members))]
             crops, frames = [m[3] for m in members], [m[4] for m in members]
-            # SiamMask shares its refine call too (finish_track_batch, siammask_tracker.py)
-            finish = getattr(type(trackers[0]), "finish_track_batch", None)
-            if finish is not None:
-                done = finish(trackers, per_target, crops, frames)
-            else:
-                done = [t.finish_track(o, c, f) for t, o, c, f in zip(trackers, per_target, crops, frames)]
+            # one class per group; SiamMask shares its refine call too (siammask_tracker.py)
+            done = type(trackers[0]).finish_track_batch(trackers, per_target, crops, frames)
             for (target_id, tracker, *_), (box, score) in zip(members, done):
                 results[target_id] = (box, score, tracker.lost)    # set by finish_track (base.py)
         return {target_id: results[target_id] for target_id in self.targets}

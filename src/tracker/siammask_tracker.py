@@ -94,7 +94,7 @@ class SiamMaskTracker(SiamRPNTracker):
         target's logits depend on its own refine inputs only, so each equals its
         single-target result up to float rounding. Without refine: finish_track per target."""
         if not trackers or not trackers[0].refine:
-            return [t.finish_track(o, c, i) for t, o, c, i in zip(trackers, outputs_list, crops, images)]
+            return super().finish_track_batch(trackers, outputs_list, crops, images)
         decided, inputs = [], []
         for tracker, outputs, crop in zip(trackers, outputs_list, crops):
             outputs = tracker._read_outputs(outputs)
