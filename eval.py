@@ -275,7 +275,7 @@ def main(argv=None):
                 if not args.model_dir:
                     from src.tracker.backends import EXPORTED_BACKENDS
                     raise ValueError(f"--backend {args.backend} runs exported graphs: give --model_dir "
-                                     f"(made by export_mindir.py --file_format {EXPORTED_BACKENDS[args.backend][1]})")
+                                     f"(made by export_mindir.py --file_format {EXPORTED_BACKENDS[args.backend][1][0]})")
                 sources = [(args.model_dir, args.tracker_name)]
             elif args.ckpt_dir:
                 sources = [(path, sweep_tracker_name(args.tracker_name, path))

@@ -25,10 +25,13 @@ from src.utils import ensure_output_dir
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Export Siamese trackers to MINDIR / ONNX / AIR graphs")
+    p = argparse.ArgumentParser(description="Export Siamese trackers to MINDIR / ONNX / OpenVINO IR / AIR graphs")
     p.add_argument("--ckpt", "--ckpt_file", dest="ckpt", required=True, help="checkpoint to export")
     p.add_argument("--config", default=None, help="experiment YAML (default: the one stored in the checkpoint)")
-    p.add_argument("--file_format", default="MINDIR", choices=["MINDIR", "ONNX", "AIR"])
+    p.add_argument("--file_format", default="MINDIR", choices=["MINDIR", "ONNX", "OPENVINO", "AIR"],
+                   help="MINDIR (MindSpore, Ascend 310), ONNX (onnxruntime, OpenVINO, the C++ app's CPU build), "
+                        "OPENVINO (OpenVINO IR .xml + .bin: --backend openvino and the CPU build, no ONNX "
+                        "conversion at load), AIR (Ascend toolkit)")
     p.add_argument("--output_dir", default="./export", help="where the graphs and <name>.json go")
     p.add_argument("--file_name", default=None, help="graph file prefix (default: the config name)")
     p.add_argument("--targets", type=int, default=1,

@@ -40,7 +40,7 @@ import numpy as np
 
 from .models.registry import get_family
 
-FORMAT_EXT = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
+FORMAT_EXT = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air", "OPENVINO": ".xml"}
 FORMAT_VERSION = 2
 
 
@@ -55,7 +55,7 @@ def _io(names, arrays):
 def _check_format(file_format):
     import mindspore as ms
     if file_format not in FORMAT_EXT:
-        raise ExportError(f"unknown --file_format '{file_format}' (choose MINDIR, ONNX or AIR)")
+        raise ExportError(f"unknown --file_format '{file_format}' (choose MINDIR, ONNX, OPENVINO or AIR)")
     if file_format == "AIR" and ms.get_context("device_target") != "Ascend":
         raise ExportError("AIR export needs an Ascend device with the Ascend toolkit "
                           f"(device_target is {ms.get_context('device_target')}); "
@@ -66,10 +66,12 @@ def _write_graph(cell, inputs, path, file_format, input_names, output_names):
     import mindspore as ms
     tensors = [ms.Tensor(a) for a in inputs]
     base = path[: -len(FORMAT_EXT[file_format])]
-    if file_format == "ONNX":
+    if file_format in ("ONNX", "OPENVINO"):
         from mindspore import onnx
         onnx.export(cell, *tensors, file_name=base)
-        _rename_onnx_io(path, input_names, output_names)
+        _rename_onnx_io(base + ".onnx", input_names, output_names)
+        if file_format == "OPENVINO":
+            _onnx_to_openvino_ir(base + ".onnx", path)
     else:
         ms.export(cell, *tensors, file_name=base, file_format=file_format)
     if not os.path.isfile(path):
@@ -97,6 +99,28 @@ def _rename_onnx_io(path, input_names, output_names):
     onnx.checker.check_model(model)
     os.chmod(path, 0o644)
     onnx.save(model, path)
+
+
+def _onnx_to_openvino_ir(onnx_path, xml_path):
+    """The ONNX graph as OpenVINO IR (``.xml`` topology + ``.bin`` weights beside it), then the
+    ONNX file removed. The IR is the same network OpenVINO builds from the ONNX graph (its ONNX
+    front end runs here once instead of at every load); weights stay float32
+    (``compress_to_fp16=False``: OpenVINO's default would halve them to float16, and the results
+    would no longer equal the other back-ends')."""
+    try:
+        import openvino as ov
+    except ImportError:
+        raise ExportError("--file_format OPENVINO needs the openvino package: pip install -r requirements.txt") \
+            from None
+    ov.save_model(ov.convert_model(onnx_path), xml_path, compress_to_fp16=False)
+    os.remove(onnx_path)
+    if not os.path.isfile(ir_weights(xml_path)):
+        raise ExportError(f"OpenVINO wrote no weights file {os.path.basename(ir_weights(xml_path))}")
+
+
+def ir_weights(xml_path):
+    """The weights file OpenVINO reads with the IR topology ``xml_path`` (same name, ``.bin``)."""
+    return xml_path[: -len(".xml")] + ".bin"
 
 
 class GraphIO(NamedTuple):
@@ -209,8 +233,13 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None, targets
             desc["graphs"][graph] = {"file": fname, "bytes": os.path.getsize(os.path.join(tmp, fname)),
                                      "inputs": _io(io.input_names, io.inputs),
                                      "outputs": _io(io.output_names, io.outputs)}
+            if file_format == "OPENVINO":       # the IR's second file, checked by size like the first
+                weights = os.path.basename(ir_weights(fname))
+                desc["graphs"][graph]["weights"] = {"file": weights,
+                                                    "bytes": os.path.getsize(os.path.join(tmp, weights))}
         for graph in desc["graphs"].values():
-            os.replace(os.path.join(tmp, graph["file"]), os.path.join(output_dir, graph["file"]))
+            for file in [graph["file"]] + ([graph["weights"]["file"]] if "weights" in graph else []):
+                os.replace(os.path.join(tmp, file), os.path.join(output_dir, file))
         json_path = os.path.join(output_dir, f"{name}.json")
         with open(os.path.join(tmp, "model.json"), "w", encoding="utf-8") as f:
             json.dump(desc, f, indent=2)
@@ -267,13 +296,15 @@ def read_export(path):
                          f"(this code reads 1 and {FORMAT_VERSION}){'; update the code' if newer else ''}")
     folder = os.path.dirname(os.path.abspath(path))
     for graph, g in desc["graphs"].items():
-        file = os.path.join(folder, g["file"])
-        if not os.path.isfile(file):
-            raise FileNotFoundError(f"{path}: {graph} graph file {g['file']} is missing")
-        size = os.path.getsize(file)
-        if "bytes" in g and size != g["bytes"]:     # exports written before sizes were recorded have none
-            raise ValueError(f"{file}: {size} bytes, the export wrote {g['bytes']} ({path}): truncated or "
-                             f"replaced; copy it again or re-export with export_mindir.py")
+        # an OpenVINO IR graph is two files (topology, weights), each recorded with its size
+        for entry, what in [(g, "graph file")] + ([(g["weights"], "weights file")] if "weights" in g else []):
+            file = os.path.join(folder, entry["file"])
+            if not os.path.isfile(file):
+                raise FileNotFoundError(f"{path}: {graph} {what} {entry['file']} is missing")
+            size = os.path.getsize(file)
+            if "bytes" in entry and size != entry["bytes"]:     # exports written before sizes were recorded have none
+                raise ValueError(f"{file}: {size} bytes, the export wrote {entry['bytes']} ({path}): truncated or "
+                                 f"replaced; copy it again or re-export with export_mindir.py")
     if desc["format_version"] == 1:
         desc = upgrade_format1(desc, path)
     if not isinstance(desc.get("decoder"), dict) or "kind" not in desc["decoder"]:

@@ -511,7 +511,7 @@ def test_bad_inputs_are_one_line_errors(siamrpn_runs, cpp_build, tmp_path):
         ([f"--model_path={variant('nofiles', lambda d: None, files=False)}", f"--manifest={good_manifest}"],
          "template graph file quickstart_siamrpn_template.onnx is missing"),
         ([f"--model_path={variant('mindir', mindir)}", f"--manifest={good_manifest}"],
-         "holds MINDIR graphs; this build (openvino-cpu) runs ONNX exports"),
+         "holds MINDIR graphs; this build (openvino-cpu) runs ONNX or OPENVINO exports"),
         ([f"--model_path={variant('renamed', renamed_output)}", f"--manifest={good_manifest}"],
          "graphs.search.outputs has no 'cls' (it lists scores, loc; the decoder reads it)"),
         ([f"--model_path={variant('renamed_kernel', renamed_kernel)}", f"--manifest={good_manifest}"],

@@ -74,8 +74,8 @@ std::unique_ptr<Backend> CreateBackend(const ModelDesc &desc, const BackendOptio
 // Defined by the one back-end file compiled in (backend_openvino.cc or backend_mindspore.cc):
 /** Which back-end this binary was built with ("openvino-cpu" / "mindspore-ascend"). */
 const char *BuiltBackend();
-/** The graph file format it runs ("ONNX" / "MINDIR"). */
-const char *BuiltFileFormat();
+/** The graph file formats it runs, the one to suggest first ({"ONNX", "OPENVINO"} / {"MINDIR"}). */
+std::vector<std::string> BuiltFileFormats();
 /** Construct it (CreateBackend checks the format first). */
 std::unique_ptr<Backend> MakeBuiltBackend(const ModelDesc &desc, const BackendOptions &options);
 

@@ -1,5 +1,7 @@
 #include "inc/backend.h"
 
+#include <algorithm>
+
 #include "inc/utils.h"
 
 namespace siam {
@@ -53,10 +55,12 @@ std::vector<TensorView> Backend::Track(const Buffer &x, const std::vector<Buffer
 TensorView Backend::Refine(const std::vector<const Buffer *> &p) { return Run("refine", p).at(0); }
 
 std::unique_ptr<Backend> CreateBackend(const ModelDesc &desc, const BackendOptions &options) {
-  const std::string format = BuiltFileFormat();
-  if (desc.file_format != format) {
+  const std::vector<std::string> formats = BuiltFileFormats();
+  if (std::find(formats.begin(), formats.end(), desc.file_format) == formats.end()) {
+    std::string runs;
+    for (const auto &f : formats) runs += (runs.empty() ? "" : " or ") + f;
     throw AppError(desc.json_path + " holds " + desc.file_format + " graphs; this build (" + BuiltBackend() +
-                   ") runs " + format + " exports: python export_mindir.py --file_format " + format);
+                   ") runs " + runs + " exports: python export_mindir.py --file_format " + formats.front());
   }
   return MakeBuiltBackend(desc, options);
 }

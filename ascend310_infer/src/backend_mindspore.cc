@@ -116,7 +116,7 @@ std::unique_ptr<Backend> MakeBuiltBackend(const ModelDesc &desc, const BackendOp
   return std::make_unique<MindSporeBackend>(desc, options);
 }
 
-const char *BuiltFileFormat() { return "MINDIR"; }
+std::vector<std::string> BuiltFileFormats() { return {"MINDIR"}; }
 
 const char *BuiltBackend() { return "mindspore-ascend"; }
 

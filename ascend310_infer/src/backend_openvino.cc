@@ -1,6 +1,6 @@
 /**
  * CPU back-end: OpenVINO's C++ runtime on the ONNX graphs of export_mindir.py
- * --file_format ONNX. Each graph is read and compiled once, with one infer
+ * --file_format ONNX, or the OpenVINO IR of --file_format OPENVINO. Each graph is read and compiled once, with one infer
  * request whose input tensors are reused for every frame (no per-frame
  * compilation or allocation).
  *
@@ -148,7 +148,9 @@ std::unique_ptr<Backend> MakeBuiltBackend(const ModelDesc &desc, const BackendOp
   return std::make_unique<OpenVINOBackend>(desc, options);
 }
 
-const char *BuiltFileFormat() { return "ONNX"; }
+// OpenVINO reads both: the ONNX graph through its ONNX front end, or the IR that front end made
+// at export time (--file_format OPENVINO: .xml beside its .bin, which read_model finds by name)
+std::vector<std::string> BuiltFileFormats() { return {"ONNX", "OPENVINO"}; }
 
 const char *BuiltBackend() { return "openvino-cpu"; }
 

@@ -275,6 +275,19 @@ void ReadDecoder(const Json &j, ModelDesc *d) {
   }
 }
 
+// export_mindir.py records each graph file's size under `key`.bytes (src/export.py read_export
+// checks it too): a truncated copy is named here instead of failing inside the runtime's parser.
+// Exports written before sizes were recorded have none.
+void CheckBytes(const Json &j, const std::string &key, const std::string &path, const std::string &f) {
+  if (!JsonAt(j, key, f).contains("bytes")) return;
+  const int64_t want = JsonInt(j, key + ".bytes", f);
+  const auto got = static_cast<int64_t>(std::filesystem::file_size(path));
+  if (got != want) {
+    throw AppError(path + ": " + std::to_string(got) + " bytes, the export wrote " + std::to_string(want) + " (" +
+                   f + "): truncated or replaced; copy it again or re-export with export_mindir.py");
+  }
+}
+
 }  // namespace
 
 size_t GraphSpec::OutputIndex(const std::string &output, const std::string &json_path) const {
@@ -375,15 +388,13 @@ ModelDesc LoadModelDesc(const std::string &path) {
     spec.inputs = ReadIO(j, "graphs." + g + ".inputs", f);
     spec.outputs = ReadIO(j, "graphs." + g + ".outputs", f);
     if (!IsFile(spec.path)) throw AppError(f + ": " + g + " graph file " + spec.file + " is missing");
-    // export_mindir.py records each graph's size (src/export.py read_export checks it too): a
-    // truncated copy is named here instead of failing inside the runtime's parser
-    if (graphs.contains(g) && graphs.at(g).contains("bytes")) {
-      const int64_t want = JsonInt(j, "graphs." + g + ".bytes", f);
-      const auto got = static_cast<int64_t>(std::filesystem::file_size(spec.path));
-      if (got != want) {
-        throw AppError(spec.path + ": " + std::to_string(got) + " bytes, the export wrote " + std::to_string(want) +
-                       " (" + f + "): truncated or replaced; copy it again or re-export with export_mindir.py");
-      }
+    CheckBytes(j, "graphs." + g, spec.path, f);
+    // an OpenVINO IR graph's weights are a second file (.bin), recorded the same way
+    if (graphs.contains(g) && graphs.at(g).contains("weights")) {
+      const std::string weights = JsonString(j, "graphs." + g + ".weights.file", f);
+      const std::string weights_path = JoinPath(folder, weights);
+      if (!IsFile(weights_path)) throw AppError(f + ": " + g + " weights file " + weights + " is missing");
+      CheckBytes(j, "graphs." + g + ".weights", weights_path, f);
     }
     d.graphs[g] = spec;
   }

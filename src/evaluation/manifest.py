@@ -110,8 +110,17 @@ def model_identity(backend, source, precision=None):
     canonical = json.dumps(desc, sort_keys=True, separators=(",", ":")).encode()
     return {"backend": backend, "precision": precision or desc.get("input", {}).get("dtype", "float32"),
             "export": {"folder": folder, "description_sha256": hashlib.sha256(canonical).hexdigest(),
-                       "graphs": {g: {"file": d["file"], "sha256": file_sha256(os.path.join(folder, d["file"]))}
-                                  for g, d in sorted(desc["graphs"].items())}}}
+                       "graphs": {g: _graph_files(folder, d) for g, d in sorted(desc["graphs"].items())}}}
+
+
+def _graph_files(folder, graph):
+    """``{file, sha256}`` of one exported graph, plus ``weights: {file, sha256}`` for an OpenVINO
+    IR graph, whose weights are a second file (the .xml alone does not say which network ran)."""
+    entry = {"file": graph["file"], "sha256": file_sha256(os.path.join(folder, graph["file"]))}
+    if "weights" in graph:
+        w = graph["weights"]["file"]
+        entry["weights"] = {"file": w, "sha256": file_sha256(os.path.join(folder, w))}
+    return entry
 
 
 def code_version():
@@ -189,7 +198,13 @@ def record_fields(manifest, folder, stored=None, sequences=None):
     if "checkpoint" in model:
         fields["checkpoint_sha256"] = model["checkpoint"]["sha256"]
     else:
-        fields["exported_graphs_sha256"] = {g: d["sha256"] for g, d in model["export"]["graphs"].items()}
+        # an OpenVINO IR graph's weights file is listed as "<graph>.weights"
+        hashes = {}
+        for g, d in model["export"]["graphs"].items():
+            hashes[g] = d["sha256"]
+            if "weights" in d:
+                hashes[f"{g}.weights"] = d["weights"]["sha256"]
+        fields["exported_graphs_sha256"] = hashes
     fields["provenance"] = {"manifest": os.path.abspath(manifest_path(folder)), "model": model,
                             "ground_truth_sha256": manifest["dataset"]["ground_truth_sha256"],
                             "code_version": manifest["code_version"]}

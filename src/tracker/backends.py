@@ -448,8 +448,9 @@ def _first_line(error):
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-EXPORTED_BACKENDS = {"mindir": (MindIRBackend, "MINDIR"), "onnx": (ONNXBackend, "ONNX"),
-                     "openvino": (OpenVINOBackend, "ONNX")}
+# back-end -> (class, the export formats it runs; the first is the one to suggest)
+EXPORTED_BACKENDS = {"mindir": (MindIRBackend, ("MINDIR",)), "onnx": (ONNXBackend, ("ONNX",)),
+                     "openvino": (OpenVINOBackend, ("ONNX", "OPENVINO"))}
 
 
 def check_precision_mode(backend, precision):
@@ -481,11 +482,11 @@ def load_exported(path, backend, precision=None):
     if backend not in EXPORTED_BACKENDS:
         raise ValueError(f"unknown exported-graph back-end {backend!r} (choose {', '.join(EXPORTED_BACKENDS)})")
     check_precision_mode(backend, precision)
-    cls, file_format = EXPORTED_BACKENDS[backend]
+    cls, file_formats = EXPORTED_BACKENDS[backend]
     desc, folder = read_export(path)
-    if desc["file_format"] != file_format:
-        raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs {file_format} "
-                         f"(export_mindir.py --file_format {file_format})")
+    if desc["file_format"] not in file_formats:
+        raise ValueError(f"{path} holds {desc['file_format']} graphs; --backend {backend} runs "
+                         f"{' or '.join(file_formats)} (export_mindir.py --file_format {file_formats[0]})")
     if backend == "openvino":
         return desc, cls(desc, folder, precision or "f32")
     return desc, cls(desc, folder)

@@ -38,13 +38,13 @@ from .siamrpn_tracker import SiamRPNTracker
 def refuse_fixed_shape_backend(backend, track_cfg):
     """A one-line ValueError for a back-end whose search graph has a fixed input size."""
     from .backends import EXPORTED_BACKENDS
-    for cls, file_format in EXPORTED_BACKENDS.values():
+    for cls, _ in EXPORTED_BACKENDS.values():
         if isinstance(backend, cls):
             raise ValueError(
-                f"track.long_term needs --backend mindspore (a checkpoint): the exported {file_format} search "
-                f"graph in {backend.folder} takes a fixed {track_cfg.instance_size}x{track_cfg.instance_size} "
-                f"crop, the long-term mode also crops {track_cfg.lost_instance_size}x"
-                f"{track_cfg.lost_instance_size} (track.lost_instance_size)")
+                f"track.long_term needs --backend mindspore (a checkpoint): the exported "
+                f"{backend.desc['file_format']} search graph in {backend.folder} takes a fixed "
+                f"{track_cfg.instance_size}x{track_cfg.instance_size} crop, the long-term mode also crops "
+                f"{track_cfg.lost_instance_size}x{track_cfg.lost_instance_size} (track.lost_instance_size)")
 
 
 class SiamRPNLTTracker(SiamRPNTracker):
