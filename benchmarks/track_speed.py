@@ -44,6 +44,7 @@ weights cannot shrink it; prints network and step time, the overhead and the sea
 (goal: overhead <= 5% of the network at 1280x720).
 """
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -384,7 +385,9 @@ def _worker(conn, kind, job):
             # pysot users run torch without the MindSpore workaround (src/__init__.py), which would
             # cap torch's oneDNN too on AVX-512 CPUs; no MindSpore kernel runs in this process
             os.environ.pop(src.ISA_VAR, None)
-        import src.tracker.backends  # noqa: F401  (MindSpore with it: every worker runs the trackers)
+        # MindSpore with it: every worker runs the trackers (import_module: a plain `import
+        # src.tracker.backends` here would make `src` a local name of this function)
+        importlib.import_module("src.tracker.backends")
         if kind == "torch":
             from benchmarks.torch_reference import require_torch
             require_torch()
