@@ -17,18 +17,17 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 # (in channels, out channels, kernel, stride, input size): pysot AlexNet-dw at a 287 search crop
 SHAPES = [(3, 96, 11, 2, 287), (96, 256, 5, 1, 67), (256, 384, 3, 1, 31), (384, 384, 3, 1, 29),
           (384, 256, 3, 1, 27)]
 
 
-def _median(values):
-    values = sorted(values)
-    return values[len(values) // 2]
-
-
 def _time(run, repeats):
+    """Median ms of ``repeats`` calls after three warm-up calls."""
     import time
+
+    import numpy as np
     for _ in range(3):
         run()
     times = []
@@ -36,7 +35,7 @@ def _time(run, repeats):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return _median(times) * 1e3
+    return float(np.median(times)) * 1e3
 
 
 def worker(framework, threads, repeats):
@@ -44,7 +43,6 @@ def worker(framework, threads, repeats):
     rng = np.random.default_rng(0)
     out = []
     if framework == "mindspore":
-        sys.path.insert(0, ROOT)
         import src  # noqa: F401  (the ISA cap before mindspore loads, as every entry point)
         import mindspore as ms
         from mindspore import nn
@@ -90,18 +88,17 @@ def main():
                 continue
             *times, versions[framework] = json.loads(proc.stdout.strip().splitlines()[-1])
             results[framework, threads] = times
-    print(f"MindSpore {versions.get('mindspore', '?')}, PyTorch {versions.get('torch', '?')}; "
+    from benchmarks import machine
+    print(f"{machine()}; MindSpore {versions.get('mindspore', '?')}, PyTorch {versions.get('torch', '?')}; "
           f"median of {args.repeats} single-convolution calls (ms), batch 1; "
           f"load average {os.getloadavg()[0]:.2f} at the end")
     print(f"{'layer':26s} {'MS 1t':>7s} {'MS 2t':>7s} {'MS 1→2':>7s} {'torch 1t':>8s} {'torch 2t':>8s}"
           f" {'torch 1→2':>9s} {'torch/MS 2t':>11s}")
     rows = list(zip(*[results.get(key, [float("nan")] * len(SHAPES)) for key in
                       (("mindspore", 1), ("mindspore", 2), ("torch", 1), ("torch", 2))]))
-    for (cin, cout, k, s, hw), (m1, m2, t1, t2) in zip(SHAPES, rows):
-        name = f"{cin}->{cout} k{k} s{s} @{hw}"
+    names = [f"{cin}->{cout} k{k} s{s} @{hw}" for cin, cout, k, s, hw in SHAPES]
+    for name, (m1, m2, t1, t2) in zip(names + ["all five"], rows + [tuple(sum(col) for col in zip(*rows))]):
         print(f"{name:26s} {m1:7.1f} {m2:7.1f} {m1 / m2:6.2f}x {t1:8.1f} {t2:8.1f} {t1 / t2:8.2f}x {t2 / m2:11.2f}")
-    m1, m2, t1, t2 = (sum(col) for col in zip(*rows))
-    print(f"{'all five':26s} {m1:7.1f} {m2:7.1f} {m1 / m2:6.2f}x {t1:8.1f} {t2:8.1f} {t1 / t2:8.2f}x {t2 / m2:11.2f}")
 
 
 if __name__ == "__main__":

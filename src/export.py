@@ -118,6 +118,13 @@ def _onnx_to_openvino_ir(onnx_path, xml_path):
         raise ExportError(f"OpenVINO wrote no weights file {os.path.basename(ir_weights(xml_path))}")
 
 
+def _graph_entries(graph):
+    """(JSON entry, what it is) for each file of one exported graph: the graph file and, for an
+    OpenVINO IR graph, its weights file; each entry holds ``file`` and (since sizes were recorded)
+    ``bytes``."""
+    return [(graph, "graph file")] + ([(graph["weights"], "weights file")] if "weights" in graph else [])
+
+
 def ir_weights(xml_path):
     """The weights file OpenVINO reads with the IR topology ``xml_path`` (same name, ``.bin``)."""
     return xml_path[: -len(".xml")] + ".bin"
@@ -238,8 +245,8 @@ def export_graphs(cfg, net, output_dir, file_format="MINDIR", name=None, targets
                 desc["graphs"][graph]["weights"] = {"file": weights,
                                                     "bytes": os.path.getsize(os.path.join(tmp, weights))}
         for graph in desc["graphs"].values():
-            for file in [graph["file"]] + ([graph["weights"]["file"]] if "weights" in graph else []):
-                os.replace(os.path.join(tmp, file), os.path.join(output_dir, file))
+            for entry, _ in _graph_entries(graph):
+                os.replace(os.path.join(tmp, entry["file"]), os.path.join(output_dir, entry["file"]))
         json_path = os.path.join(output_dir, f"{name}.json")
         with open(os.path.join(tmp, "model.json"), "w", encoding="utf-8") as f:
             json.dump(desc, f, indent=2)
@@ -296,8 +303,7 @@ def read_export(path):
                          f"(this code reads 1 and {FORMAT_VERSION}){'; update the code' if newer else ''}")
     folder = os.path.dirname(os.path.abspath(path))
     for graph, g in desc["graphs"].items():
-        # an OpenVINO IR graph is two files (topology, weights), each recorded with its size
-        for entry, what in [(g, "graph file")] + ([(g["weights"], "weights file")] if "weights" in g else []):
+        for entry, what in _graph_entries(g):
             file = os.path.join(folder, entry["file"])
             if not os.path.isfile(file):
                 raise FileNotFoundError(f"{path}: {graph} {what} {entry['file']} is missing")
